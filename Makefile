@@ -1,0 +1,28 @@
+# One-command environment: `make venv` builds .venv once and is a no-op while pyproject.toml is unchanged.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test benchmark bench bench-check lint faults-long
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1 torchaudio==2.11.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q
+
+benchmark: venv
+	$(VENV)/bin/dvc repro
+
+bench: venv
+	$(PY) -m pytest tests/bench -m bench --benchmark-enable -q
+
+lint: venv
+	$(VENV)/bin/ruff check .

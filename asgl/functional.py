@@ -1,0 +1,95 @@
+"""Pure equations of the ASGL method: primitives, the noisy spike and the counter-based mask.
+
+Everything here is a stateless function of tensors. Shapes are written time-major: ``x`` of shape
+``[T, B, ...]``; scalar parameters broadcast, per-channel parameters have shape ``[C]`` and apply to
+dimension 2 (``[T, B, C, ...]``).
+
+Equations (GUIDE §1):
+
+* Heaviside ``Θ(x) = [x ≥ 0]``.
+* Sigmoid primitive ``H_w(x) = sigmoid(x / w)``, derivative ``H_w'(x) = H_w(x)(1 − H_w(x)) / w``.
+* Rectangle primitive ``R_w(x) = clamp(x / w + 1/2, 0, 1)``, derivative ``1/w`` on ``|x| < w/2``.
+* Noisy spike ``o = H_w(x) + m ⊙ (Θ(x) − H_w(x))`` with the bracket detached and
+  ``m ~ Bernoulli(1 − p)``: analog with probability ``p``, binary otherwise, gradient always through ``H_w``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+PRIMITIVES = ("sigmoid", "rectangle")
+
+_MASK32 = 0xFFFFFFFF
+_HASH_MUL1 = 0x7FEB352D
+_HASH_MUL2 = 0x846CA68B
+_SEED_MUL = 0x9E3779B9
+
+
+def heaviside(x: torch.Tensor) -> torch.Tensor:
+    """``Θ(x) = 1`` where ``x ≥ 0`` else ``0``, in the dtype of ``x``. No gradient."""
+    return (x >= 0).to(x.dtype)
+
+
+def sigmoid_primitive(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``H_w(x) = sigmoid(x / w)``; differentiable in ``x`` and ``w``."""
+    return torch.sigmoid(x / width)
+
+
+def rectangle_primitive(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``R_w(x) = clamp(x / w + 1/2, 0, 1)``: a linear ramp of width ``w`` centred on 0."""
+    return torch.clamp(x / width + 0.5, 0.0, 1.0)
+
+
+def primitive(name: str, x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """Dispatch to a smooth primitive by name (one of :data:`PRIMITIVES`)."""
+    if name == "sigmoid":
+        return sigmoid_primitive(x, width)
+    if name == "rectangle":
+        return rectangle_primitive(x, width)
+    raise ValueError(f"unknown primitive {name!r}; choose one of {PRIMITIVES}")
+
+
+def noisy_spike(x: torch.Tensor, smooth: torch.Tensor, binary_mask: torch.Tensor) -> torch.Tensor:
+    """ASGL's dual-mode output ``o = H + m ⊙ (Θ(x) − H)`` with the bracket detached.
+
+    Args:
+        x: pre-activation ``v − θ``, any shape.
+        smooth: ``H_w(x)``, same shape, carrying the gradient.
+        binary_mask: ``m`` (1 = emit the binary spike, 0 = emit the smooth value), same shape.
+    """
+    return smooth + binary_mask * (heaviside(x) - smooth).detach()
+
+
+def _lowbias32(h: torch.Tensor) -> torch.Tensor:
+    """Integer hash of 32-bit words held in int64 (Wellons' lowbias32); returns values in ``[0, 2³²)``."""
+    h = h ^ (h >> 16)
+    h = (h * _HASH_MUL1) & _MASK32
+    h = h ^ (h >> 15)
+    h = (h * _HASH_MUL2) & _MASK32
+    return h ^ (h >> 16)
+
+
+def seed_key(seed: int) -> int:
+    """Mix a user seed into the 32-bit key added to every counter; the same on every backend."""
+    h = torch.tensor([seed & _MASK32], dtype=torch.int64)
+    return int(_lowbias32((h * _SEED_MUL) & _MASK32).item())
+
+
+def counter_uniform(seed: int, shape: tuple[int, ...], device: torch.device | str = "cpu") -> torch.Tensor:
+    """Counter-based uniform numbers in ``[0, 1)`` for a tensor of ``shape`` (row-major counters).
+
+    ``u[i] = (lowbias32((i + key(seed)) mod 2³²) >> 8) · 2⁻²⁴`` where ``i`` is the flat element index.
+    Any element can be regenerated from ``(seed, i)`` alone, which is what lets the fused kernels keep no
+    mask for backward. Returned as float32.
+    """
+    n = 1
+    for s in shape:
+        n *= s
+    idx = torch.arange(n, dtype=torch.int64, device=device)
+    h = _lowbias32((idx + seed_key(seed)) & _MASK32)
+    return ((h >> 8).to(torch.float32) * (1.0 / 16777216.0)).reshape(shape)
+
+
+def binary_mask(seed: int, shape: tuple[int, ...], p: float, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``m = [u ≥ p]``: 1 (binary spike) with probability ``1 − p``, 0 (analog) with probability ``p``."""
+    return (counter_uniform(seed, shape, device) >= p).to(torch.float32)

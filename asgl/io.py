@@ -1,0 +1,83 @@
+"""Atomic file writing: a reader never sees a partial file, and a failed write leaves the old file intact.
+
+Pattern: write to a temporary file in the destination folder, flush and ``fsync`` it, ``os.replace`` it over
+the destination (atomic on POSIX), then ``fsync`` the folder so the rename itself survives a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+class WriteError(OSError):
+    """A write that could not complete; the destination was left as it was."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary sibling of ``path`` for writing; on success it replaces ``path`` atomically.
+
+    On any exception the temporary file is removed and ``path`` is untouched. A full disk surfaces as
+    :class:`WriteError` naming the file.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_open supports modes 'wb' and 'w', not {mode!r}")
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise WriteError(exc.errno, f"{dest}: no space left on device; free space and rerun "
+                             "(the previous version of the file is unchanged)") from exc
+        raise
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def atomic_save(path: str | os.PathLike, save: Callable[[IO[bytes]], None]) -> None:
+    """Call ``save(handle)`` on a temporary file and move it over ``path`` (e.g. ``lambda f: torch.save(obj, f)``)."""
+    with atomic_open(path, "wb") as handle:
+        save(handle)

@@ -1,0 +1,117 @@
+"""Autograd wrapper around the fused LIF kernels, and backend selection.
+
+:class:`FusedLIF` saves only the membrane potential before firing, ``v`` of shape ``[T, N]`` (4 bytes per
+neuron-step in float32), plus the 0-d parameters. The noise mask is never stored: the kernels regenerate it
+from ``seed`` (see :func:`asgl.functional.counter_uniform`). Gradients are returned to the input, the width,
+the decay and the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from asgl import functional as F
+
+BACKENDS = ("auto", "autograd", "numba", "triton")
+_PRIMITIVE_CODES = {"sigmoid": 0, "rectangle": 1}
+
+
+def resolve_backend(backend: str, x: torch.Tensor, spike) -> str:
+    """Map ``backend`` (one of :data:`BACKENDS`) to the implementation that will run, or raise."""
+    spec_available = spike.fused_spec() is not None
+    if backend == "auto":
+        if not spec_available or x.dtype == torch.float64:
+            return "autograd"
+        if x.device.type == "cuda":
+            return "triton"
+        return "numba" if x.device.type == "cpu" and x.dtype == torch.float32 else "autograd"
+    if backend in ("numba", "triton") and not spec_available:
+        raise ValueError(f"backend {backend!r} has no kernel for {type(spike).__name__}; use backend='autograd'")
+    if backend == "numba" and (x.device.type != "cpu" or x.dtype != torch.float32):
+        raise ValueError(f"backend 'numba' runs float32 CPU tensors only, got {x.dtype} on {x.device}")
+    if backend == "triton" and x.device.type != "cuda" and not _triton_interpreted():
+        raise ValueError(f"backend 'triton' needs a CUDA tensor (or TRITON_INTERPRET=1), got {x.device}")
+    return backend
+
+
+def _triton_interpreted() -> bool:
+    import os
+
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def _layout(x: torch.Tensor, width: torch.Tensor) -> tuple[int, int]:
+    """``(C, S)``: number of width channels and the size of one channel's run in the flattened ``[T, N]``."""
+    if width.dim() == 0:
+        return 1, x[0].numel()
+    channels = width.shape[0]
+    if x.dim() < 3 or x.shape[2] != channels:
+        raise ValueError(f"per-channel width has {channels} channels but the input has shape {tuple(x.shape)} "
+                         "(channels are dimension 2 of [T, B, C, ...])")
+    return channels, int(np.prod(x.shape[3:], dtype=np.int64)) if x.dim() > 3 else 1
+
+
+def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
+    from asgl.kernels import lif_numba
+
+    xn = x2.numpy()
+    y = np.empty_like(xn)
+    v = np.empty_like(xn)
+    lif_numba.lif_forward(xn, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p),
+                          np.int64(key), prim, hard, scale, y, v)
+    return torch.from_numpy(y), torch.from_numpy(v)
+
+
+def _numba_backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
+    from asgl.kernels import lif_numba
+
+    gx = np.empty_like(v.numpy())
+    g_w, g_d, g_t = lif_numba.lif_backward(gy.numpy(), v.numpy(), w.numpy(), s_inner, np.float32(decay),
+                                           np.float32(theta), np.float32(p), np.int64(key), prim, hard,
+                                           scale, gx)
+    return (torch.from_numpy(gx), torch.from_numpy(g_w.sum(0)).float(), float(g_d.sum()), float(g_t.sum()))
+
+
+def _kernels(backend: str):
+    if backend == "numba":
+        return _numba_forward, _numba_backward
+    from asgl.kernels import lif_triton
+
+    return lif_triton.forward, lif_triton.backward
+
+
+class FusedLIF(torch.autograd.Function):
+    """``y = LIF(x)`` with a hand-written backward through time (see :mod:`asgl.kernels.lif_numba`)."""
+
+    @staticmethod
+    def forward(ctx, x, width, decay, threshold, primitive, p, seed, reset, scale, backend):
+        x2 = x.detach().contiguous().reshape(x.shape[0], -1)
+        channels, s_inner = _layout(x, width)
+        w = width.detach().reshape(-1).to(torch.float32).contiguous()
+        key = F.seed_key(seed)
+        prim = _PRIMITIVE_CODES[primitive]
+        hard = reset == "hard"
+        fwd, _ = _kernels(backend)
+        y, v = fwd(x2, w, s_inner, float(decay), float(threshold), float(p), key, prim, hard, scale)
+        ctx.save_for_backward(v, w, decay, threshold)
+        ctx.meta = (s_inner, float(p), key, prim, hard, scale, backend, x.shape, width.shape)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        v, w, decay, threshold = ctx.saved_tensors
+        s_inner, p, key, prim, hard, scale, backend, shape, width_shape = ctx.meta
+        _, bwd = _kernels(backend)
+        gy = grad_y.contiguous().reshape(v.shape).to(v.dtype)
+        gx, g_w, g_d, g_t = bwd(gy, v, w, s_inner, float(decay), float(threshold), p, key, prim, hard, scale)
+        g_width = g_w.reshape(width_shape).to(grad_y.device)
+        g_decay = torch.as_tensor(g_d, dtype=decay.dtype, device=decay.device)
+        g_threshold = torch.as_tensor(g_t, dtype=threshold.dtype, device=threshold.device)
+        return gx.reshape(shape), g_width, g_decay, g_threshold, None, None, None, None, None, None
+
+
+def fused_lif(x, spec, decay, threshold, reset, scale_output, seed, backend):
+    """Run the fused LIF on ``x`` ``[T, B, ...]`` with the spike function described by ``spec``."""
+    return FusedLIF.apply(x, spec.width, decay, threshold, spec.primitive, spec.p, seed, reset, scale_output,
+                          backend)
