@@ -1,0 +1,112 @@
+"""Prepared-cache format: ``<data_root>/prepared/<id>.pt`` (tensors) + ``<id>.manifest.json``.
+
+The ``.pt`` file is ``torch.save`` of a dict of tensors with keys ``train_x``, ``train_y``, ``test_x``,
+``test_y`` (optionally ``val_x``, ``val_y``). Samples are sample-major: images ``[N, C, H, W]``, event
+frames ``[N, T, 2, H, W]``, audio features / spike rasters ``[N, T, F]``; labels are int64 ``[N]``.
+Both files are written atomically; the tensors first, the manifest last, so a manifest always describes a
+complete tensor file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from asgl.io import atomic_save, atomic_write_json
+
+TENSOR_KEYS = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A prepared dataset: tensors (``x`` sample-major, ``y`` int64) and its manifest dict."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    manifest: dict[str, Any] = field(default_factory=dict)
+    val_x: torch.Tensor | None = None
+    val_y: torch.Tensor | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.manifest["class_names"])
+
+    @property
+    def time_steps(self) -> int | None:
+        return self.manifest.get("time_steps")
+
+
+def code_version() -> str:
+    """sha256 (first 16 hex) over the source of every module in ``asgl/data`` — changes rebuild caches."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_paths(data_root: str | Path, dataset_id: str) -> tuple[Path, Path]:
+    """(tensor file, manifest file) of ``dataset_id`` under ``data_root/prepared``."""
+    folder = Path(data_root) / "prepared"
+    return folder / f"{dataset_id}.pt", folder / f"{dataset_id}.manifest.json"
+
+
+def read_manifest(data_root: str | Path, dataset_id: str) -> dict[str, Any] | None:
+    """The stored manifest, or None when absent/unreadable."""
+    _, manifest_path = cache_paths(data_root, dataset_id)
+    try:
+        return json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def manifest_matches(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """True when the stored manifest was built from the same params, sources, code and format."""
+    if not stored:
+        return False
+    keys = ("dataset_id", "params", "source_checksums", "code_version", "format_version")
+    return all(stored.get(k) == wanted.get(k) for k in keys)
+
+
+def write_prepared(data_root: str | Path, dataset_id: str, tensors: dict[str, torch.Tensor],
+                   manifest: dict[str, Any]) -> Path:
+    """Validate and atomically write the tensor dict and its manifest; return the ``.pt`` path."""
+    unknown = set(tensors) - set(TENSOR_KEYS)
+    missing = {"train_x", "train_y", "test_x", "test_y"} - set(tensors)
+    if unknown or missing:
+        raise ValueError(f"prepared tensors: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    for split in ("train", "val", "test"):
+        if f"{split}_x" in tensors:
+            x, y = tensors[f"{split}_x"], tensors[f"{split}_y"]
+            if x.shape[0] != y.shape[0] or y.dtype != torch.int64:
+                raise ValueError(f"{split}: {x.shape[0]} samples vs {y.shape[0]} int64 labels required")
+    pt_path, manifest_path = cache_paths(data_root, dataset_id)
+    manifest = dict(manifest, format_version=FORMAT_VERSION,
+                    counts={k[:-2]: int(v.shape[0]) for k, v in tensors.items() if k.endswith("_y")},
+                    dtypes={k: str(v.dtype).replace("torch.", "") for k, v in tensors.items()})
+    contiguous = {k: v.contiguous() for k, v in tensors.items()}
+    atomic_save(pt_path, lambda handle: torch.save(contiguous, handle))
+    atomic_write_json(manifest_path, manifest)
+    return pt_path
+
+
+def load_prepared(data_root: str | Path, dataset_id: str) -> PreparedData:
+    """Load ``<data_root>/prepared/<id>.pt`` with ``weights_only=True`` plus its manifest.
+
+    Raises FileNotFoundError (with the ``prepare`` command to run) when the cache is missing.
+    """
+    pt_path, _manifest_path = cache_paths(data_root, dataset_id)
+    manifest = read_manifest(data_root, dataset_id)
+    if manifest is None or not pt_path.exists():
+        raise FileNotFoundError(f"no prepared cache for {dataset_id!r} under {pt_path.parent}; "
+                                f"run: python -m pipelines.prepare {dataset_id} --data-root {data_root}")
+    tensors = torch.load(pt_path, map_location="cpu", weights_only=True)
+    return PreparedData(manifest=manifest, **{k: tensors.get(k) for k in TENSOR_KEYS if k in tensors})

@@ -1,0 +1,65 @@
+"""Error types of the data layer; each carries a one-line, actionable message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class DataError(Exception):
+    """Base class: a dataset problem the user can fix; ``str(err)`` is a complete one-line explanation."""
+
+
+class UnknownDatasetError(DataError, KeyError):
+    """An id that is not in the registry."""
+
+    def __init__(self, dataset_id: str, known: Sequence[str]):
+        self.dataset_id = dataset_id
+        super().__init__(f"unknown dataset id {dataset_id!r}; known ids: {', '.join(known)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class DatasetUnavailableError(DataError):
+    """The raw files are neither on disk nor downloadable."""
+
+    def __init__(self, dataset_id: str, url: str | None, expected: Sequence[str], where: Path,
+                 reason: str = ""):
+        self.dataset_id, self.url, self.expected, self.where = dataset_id, url, list(expected), Path(where)
+        tried = f"could not download {url}" if url else "no download source"
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"dataset {dataset_id!r} unavailable: {tried}{why}; expected files: {', '.join(expected)}; "
+            f"download them by hand and put them in {where}/"
+        )
+
+
+class ChecksumMismatchError(DataError):
+    """A file whose digest differs from the published one."""
+
+    def __init__(self, path: Path, algorithm: str, expected: str, actual: str):
+        self.path, self.algorithm, self.expected, self.actual = Path(path), algorithm, expected, actual
+        super().__init__(
+            f"checksum mismatch for {path}: {algorithm} {actual} != expected {expected}; "
+            "delete the file and fetch it again (or replace it with an intact copy)"
+        )
+
+
+class CorruptFileError(DataError):
+    """A raw file that exists but cannot be read (truncated, wrong format)."""
+
+    def __init__(self, path: Path, detail: str):
+        self.path = Path(path)
+        super().__init__(
+            f"cannot read {path}: {detail}; the file looks truncated or corrupted — "
+            "delete it and fetch it again"
+        )
+
+
+class UnsafeArchiveError(DataError):
+    """An archive member that would escape the extraction folder or is not a regular file/folder."""
+
+
+class UnsafePickleError(DataError):
+    """A pickle that asks for something other than plain data."""

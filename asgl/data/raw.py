@@ -1,0 +1,97 @@
+"""Raw-file stage: make ``<data_root>/raw/<id>/`` hold the files a builder reads.
+
+If every marker glob of the spec already matches, nothing is downloaded (files you already have win).
+Otherwise each remote file is taken from the folder (verified) or downloaded (resumed, verified), then
+extracted safely; nested per-class archives are extracted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from asgl.data.archive import safe_extract
+from asgl.data.download import download, file_digest, verify_file
+from asgl.data.errors import DatasetUnavailableError
+from asgl.data.registry import DatasetSpec
+from asgl.io import atomic_write_json
+
+DIGEST_CACHE = ".sha256.json"
+
+
+def raw_dir(data_root: str | Path, dataset_id: str) -> Path:
+    """``<data_root>/raw/<id>``."""
+    return Path(data_root) / "raw" / dataset_id
+
+
+def markers_present(spec: DatasetSpec, folder: Path) -> bool:
+    """True when every marker glob of ``spec`` matches at least one path under ``folder``."""
+    return bool(spec.markers) and all(next(folder.glob(m), None) is not None for m in spec.markers)
+
+
+def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool = True,
+               timeout: float = 30.0) -> Path:
+    """Return the raw folder of ``spec`` once its markers are present, downloading/extracting if needed.
+
+    Raises :class:`DatasetUnavailableError` (no network, downloads disabled, archive without the expected
+    files), :class:`ChecksumMismatchError` and :class:`CorruptFileError`.
+    """
+    folder = raw_dir(data_root, spec.id)
+    if markers_present(spec, folder):
+        return folder
+    for remote in spec.remotes:
+        path = folder / remote.filename
+        if path.exists():
+            verify_file(path, md5=remote.md5, sha256=remote.sha256)
+        elif allow_download:
+            download(remote.url, path, dataset_id=spec.id, expected=spec.expected_files,
+                     md5=remote.md5, sha256=remote.sha256, timeout=timeout)
+        else:
+            raise DatasetUnavailableError(spec.id, None, spec.expected_files, folder, "downloads disabled")
+        if remote.extract:
+            safe_extract(path, folder / remote.extract_to)
+    for pattern in spec.nested_archives:
+        for nested in sorted(folder.glob(pattern)):
+            safe_extract(nested, nested.parent)
+    if not markers_present(spec, folder):
+        raise DatasetUnavailableError(spec.id, None, list(spec.markers), folder,
+                                      "the raw files do not contain the expected layout")
+    return folder
+
+
+def _cached_sha256(path: Path, cache: dict[str, Any]) -> str:
+    st = path.stat()
+    key = f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+    if key not in cache:
+        cache[key] = file_digest(path)
+    return cache[key]
+
+
+def source_checksums(spec: DatasetSpec, folder: Path) -> dict[str, Any]:
+    """Checksums identifying the raw data: sha256 of each downloaded archive present (with the published
+    digest, None where none is known), or — for a folder supplied without its archives — a sha256 over the
+    sorted list of (relative path, size) of every file. Digests are memoised in ``.sha256.json``."""
+    if spec.embedded:
+        return {}
+    cache_path = folder / DIGEST_CACHE
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    before = dict(cache)
+    out: dict[str, Any] = {}
+    for remote in spec.remotes:
+        path = folder / remote.filename
+        if path.exists():
+            out[remote.filename] = {"sha256": _cached_sha256(path, cache),
+                                    "published": remote.sha256 or remote.md5, "url": remote.url}
+    if not out:
+        h = hashlib.sha256()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            h.update(f"{path.relative_to(folder).as_posix()}\t{path.stat().st_size}\n".encode())
+        out["listing"] = {"sha256": h.hexdigest(), "published": None, "url": None}
+    if cache != before:
+        atomic_write_json(cache_path, cache)
+    return out

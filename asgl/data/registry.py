@@ -1,0 +1,181 @@
+"""Dataset specs keyed by a stable id: where the raw files come from, what proves they are present, which
+builder turns them into tensors and with which default parameters."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgl.data.errors import UnknownDatasetError
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+GESTURE_CLASSES = ("hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_cw", "right_arm_ccw",
+                   "left_arm_cw", "left_arm_ccw", "arm_roll", "air_drums", "air_guitar", "other_gestures")
+MEDLEY_CLASSES = ("clarinet", "distorted electric guitar", "female singer", "flute", "piano",
+                  "tenor saxophone", "trumpet", "violin")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One downloadable raw file. ``md5``/``sha256`` None = no published checksum known (sha256 recorded)."""
+
+    filename: str
+    url: str
+    md5: str | None = None
+    sha256: str | None = None
+    extract: bool = True
+    extract_to: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Static description of one dataset id."""
+
+    id: str
+    modality: str  # image | events | speech | instrument
+    builder: str  # "module:function"; called as builder(raw_dir, params) -> Built
+    defaults: dict[str, Any]
+    synthetic: bool = False
+    embedded: bool = False  # generated locally, no download
+    remotes: tuple[RemoteFile, ...] = ()
+    markers: tuple[str, ...] = ()  # globs under raw/<id>/ that all must match for the raw data to be present
+    nested_archives: tuple[str, ...] = ()  # globs of archives found after extraction, extracted in place
+    homepage: str = ""
+    licence: str = ""
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expected_files(self) -> list[str]:
+        return [r.filename for r in self.remotes] or list(self.markers)
+
+    def load_builder(self) -> Callable[..., Any]:
+        module, func = self.builder.split(":")
+        return getattr(importlib.import_module(module), func)
+
+
+_CIFAR_LICENCE = "no explicit licence (free for research use)"
+_TORONTO = "https://www.cs.toronto.edu/~kriz/"
+_ZENKE = "https://zenkelab.org/datasets/"
+_FIGSHARE = "https://figshare.com/ndownloader/files/"
+_ZENODO_MEDLEY = "https://zenodo.org/record/3464194/files/"
+
+_SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        "cifar10", "image", "asgl.data.images:build_cifar", {"variant": 10, "dtype": "float32"},
+        remotes=(RemoteFile("cifar-10-python.tar.gz", _TORONTO + "cifar-10-python.tar.gz",
+                            md5="c58f30108f718f92721af3b95e74349a"),),
+        markers=("cifar-10-batches-py/data_batch_5", "cifar-10-batches-py/test_batch"),
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html", licence=_CIFAR_LICENCE),
+    DatasetSpec(
+        "cifar100", "image", "asgl.data.images:build_cifar", {"variant": 100, "dtype": "float32"},
+        remotes=(RemoteFile("cifar-100-python.tar.gz", _TORONTO + "cifar-100-python.tar.gz",
+                            md5="eb9058c3a382ffc7106e4002c42a8d85"),),
+        markers=("cifar-100-python/train", "cifar-100-python/test", "cifar-100-python/meta"),
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html", licence=_CIFAR_LICENCE),
+    DatasetSpec(
+        "tiny-imagenet", "image", "asgl.data.images:build_tiny_imagenet", {"dtype": "float16"},
+        remotes=(RemoteFile("tiny-imagenet-200.zip", "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+                            md5="90528d7ca1a48142e341f4ef8d21d0de"),),
+        markers=("tiny-imagenet-200/wnids.txt", "tiny-imagenet-200/val/val_annotations.txt"),
+        homepage="https://www.kaggle.com/c/tiny-imagenet",
+        licence="ImageNet terms (non-commercial research)"),
+    DatasetSpec(
+        "dvs-gesture", "events", "asgl.data.events:build_dvs_gesture",
+        {"time_steps": 16, "size": 32, "max_count": 255},
+        remotes=(RemoteFile("ibmGestureTrain.tar.gz", _FIGSHARE + "38022171",
+                            md5="3a8f0d4120a166bac7591f77409cb105"),
+                 RemoteFile("ibmGestureTest.tar.gz", _FIGSHARE + "38020584",
+                            md5="56070e45dadaa85fff82e0fbfbc06de5")),
+        markers=("ibmGestureTrain/*/*.npy", "ibmGestureTest/*/*.npy"),
+        homepage="https://research.ibm.com/interactive/dvsgesture/", licence="CC BY 4.0",
+        extra={"class_names": GESTURE_CLASSES}),
+    DatasetSpec(
+        "cifar10-dvs", "events", "asgl.data.events:build_cifar10_dvs",
+        {"time_steps": 10, "size": 48, "test_fraction": 0.1, "seed": 0, "max_count": 255},
+        remotes=(RemoteFile("CIFAR10DVS.zip", _FIGSHARE + "38023437",
+                            md5="ce3a4a0682dc0943703bd8f749a7701c"),),
+        markers=("**/*.aedat4",),
+        nested_archives=tuple(f"**/{c}.zip" for c in CIFAR10_CLASSES),
+        homepage="https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671", licence="CC BY 4.0",
+        extra={"class_names": CIFAR10_CLASSES}),
+    DatasetSpec(
+        "shd", "speech", "asgl.data.spike_audio:build_hsd",
+        {"time_steps": 100, "max_time": 1.4, "splits": "train,test"},
+        remotes=(RemoteFile("shd_train.h5.gz", _ZENKE + "shd_train.h5.gz"),
+                 RemoteFile("shd_test.h5.gz", _ZENKE + "shd_test.h5.gz")),
+        markers=("shd_train.h5", "shd_test.h5"),
+        homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0"),
+    DatasetSpec(
+        "ssc", "speech", "asgl.data.spike_audio:build_hsd",
+        {"time_steps": 100, "max_time": 1.0, "splits": "train,valid,test"},
+        remotes=(RemoteFile("ssc_train.h5.gz", _ZENKE + "ssc_train.h5.gz"),
+                 RemoteFile("ssc_valid.h5.gz", _ZENKE + "ssc_valid.h5.gz"),
+                 RemoteFile("ssc_test.h5.gz", _ZENKE + "ssc_test.h5.gz")),
+        markers=("ssc_train.h5", "ssc_valid.h5", "ssc_test.h5"),
+        homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0"),
+    DatasetSpec(
+        "speech-commands", "speech", "asgl.data.speech:build_speech_commands",
+        {"sample_rate": 16000, "clip_seconds": 1.0, "n_mels": 32, "time_steps": 32, "dtype": "float16"},
+        remotes=(RemoteFile("speech_commands_v0.02.tar.gz",
+                            "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
+                            sha256="af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"),),
+        markers=("validation_list.txt", "testing_list.txt", "yes/*.wav"),
+        homepage="https://www.tensorflow.org/datasets/catalog/speech_commands", licence="CC BY 4.0"),
+    DatasetSpec(
+        "fsdd", "speech", "asgl.data.speech:build_fsdd",
+        {"sample_rate": 8000, "clip_seconds": 0.8, "n_mels": 32, "time_steps": 32, "dtype": "float32"},
+        remotes=(RemoteFile("free-spoken-digit-dataset-1.0.10.zip",
+                            "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.zip"),),
+        markers=("**/recordings/0_*_0.wav",),
+        homepage="https://github.com/Jakobovski/free-spoken-digit-dataset", licence="CC BY-SA 4.0",
+        extra={"class_names": tuple(str(d) for d in range(10))}),
+    DatasetSpec(
+        "medley-solos-db", "instrument", "asgl.data.instruments:build_medley_solos",
+        {"sample_rate": 22050, "clip_seconds": 2.97, "n_mels": 32, "time_steps": 32, "dtype": "float16"},
+        remotes=(RemoteFile("Medley-solos-DB_metadata.csv",
+                            _ZENODO_MEDLEY + "Medley-solos-DB_metadata.csv?download=1",
+                            md5="fda6a589c56785f2195c9227809c521a", extract=False),
+                 RemoteFile("Medley-solos-DB.tar.gz", _ZENODO_MEDLEY + "Medley-solos-DB.tar.gz?download=1",
+                            md5="f5facf398793ef5c1f80c013afdf3e5f", extract_to="audio")),
+        markers=("Medley-solos-DB_metadata.csv", "**/Medley-solos-DB_*.wav"),
+        homepage="https://zenodo.org/record/3464194", licence="CC BY 4.0",
+        extra={"class_names": MEDLEY_CLASSES}),
+    DatasetSpec(
+        "digits", "image", "asgl.data.embedded_digits:build", {"seed": 0, "test_fraction": 0.25},
+        homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset",
+        licence="BSD-3-Clause (scikit-learn); UCI optdigits CC BY 4.0", embedded=True),
+    DatasetSpec(
+        "digits-dvs", "events", "asgl.data.embedded_events:build",
+        {"seed": 0, "size": 24, "time_steps": 16, "repeats": 1, "threshold": 0.2, "test_fraction": 0.25},
+        synthetic=True, embedded=True),
+    DatasetSpec(
+        "synth-speech", "speech", "asgl.data.embedded_speech:build",
+        {"seed": 0, "per_class": 160, "sample_rate": 8000, "clip_seconds": 0.8, "n_mels": 32,
+         "time_steps": 32, "test_fraction": 0.25},
+        synthetic=True, embedded=True),
+    DatasetSpec(
+        "synth-instruments", "instrument", "asgl.data.embedded_instruments:build",
+        {"seed": 0, "per_class": 200, "sample_rate": 22050, "clip_seconds": 1.0, "n_mels": 32,
+         "time_steps": 32, "test_fraction": 0.25},
+        synthetic=True, embedded=True),
+)
+
+REGISTRY: dict[str, DatasetSpec] = {spec.id: spec for spec in _SPECS}
+REAL_IDS = tuple(s.id for s in _SPECS if not s.embedded)
+EMBEDDED_IDS = tuple(s.id for s in _SPECS if s.embedded)
+
+
+def get_spec(dataset_id: str) -> DatasetSpec:
+    """The spec of ``dataset_id``; :class:`UnknownDatasetError` (listing the known ids) otherwise."""
+    try:
+        return REGISTRY[dataset_id]
+    except KeyError:
+        raise UnknownDatasetError(dataset_id, list(REGISTRY)) from None
+
+
+def is_embedded(dataset_id: str) -> bool:
+    """True for the ids generated locally without any download."""
+    return get_spec(dataset_id).embedded
