@@ -118,7 +118,7 @@ class LIF(nn.Module):
         if x.dim() < 3:
             raise ValueError(f"LIF expects a time-major input [T, B, ...] with at least 3 dimensions, "
                              f"got shape {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
+        if not torch.isfinite(x.detach()).all():
             raise ValueError("LIF input contains NaN or inf; check the previous layer and the learning rate")
         backend = resolve_backend(self.backend, x, self.spike)
         seed = draw_seed() if self.spike.noise_rate() > 0.0 else 0

@@ -55,22 +55,25 @@ def _layout(x: torch.Tensor, width: torch.Tensor) -> tuple[int, int]:
 def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     from asgl.kernels import lif_numba
 
-    xn = x2.numpy()
+    n_steps = x2.shape[0]
+    xn = x2.numpy().reshape(-1)
     y = np.empty_like(xn)
     v = np.empty_like(xn)
-    lif_numba.lif_forward(xn, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p),
+    lif_numba.lif_forward(xn, n_steps, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p),
                           np.int64(key), prim, hard, scale, y, v)
-    return torch.from_numpy(y), torch.from_numpy(v)
+    return torch.from_numpy(y).reshape(x2.shape), torch.from_numpy(v).reshape(x2.shape)
 
 
 def _numba_backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     from asgl.kernels import lif_numba
 
-    gx = np.empty_like(v.numpy())
-    g_w, g_d, g_t = lif_numba.lif_backward(gy.numpy(), v.numpy(), w.numpy(), s_inner, np.float32(decay),
+    gx = np.empty(v.numel(), dtype=np.float32)
+    g_w, g_d, g_t = lif_numba.lif_backward(gy.numpy().reshape(-1), v.numpy().reshape(-1), v.shape[0],
+                                           w.numpy(), s_inner, np.float32(decay),
                                            np.float32(theta), np.float32(p), np.int64(key), prim, hard,
                                            scale, gx)
-    return (torch.from_numpy(gx), torch.from_numpy(g_w.sum(0)).float(), float(g_d.sum()), float(g_t.sum()))
+    g_width = torch.from_numpy(g_w.sum(0)).float()
+    return torch.from_numpy(gx).reshape(v.shape), g_width, float(g_d.sum()), float(g_t.sum())
 
 
 def _kernels(backend: str):
@@ -87,7 +90,7 @@ class FusedLIF(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, width, decay, threshold, primitive, p, seed, reset, scale, backend):
         x2 = x.detach().contiguous().reshape(x.shape[0], -1)
-        channels, s_inner = _layout(x, width)
+        _, s_inner = _layout(x, width)
         w = width.detach().reshape(-1).to(torch.float32).contiguous()
         key = F.seed_key(seed)
         prim = _PRIMITIVE_CODES[primitive]

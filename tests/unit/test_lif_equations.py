@@ -1,0 +1,84 @@
+"""LIF trajectories against hand-computed values (soft and hard reset, scaling, decay)."""
+
+import pytest
+import torch
+
+from asgl import LIF, FixedSurrogateSpike
+
+BACKENDS = ["autograd", "numba"]
+
+
+def _lif(reset: str, backend: str, **kwargs) -> LIF:
+    return LIF(FixedSurrogateSpike(width=1.0), decay=0.5, threshold=1.0, reset=reset, backend=backend, **kwargs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_soft_reset_trajectory(backend):
+    # v: 0.6 → 0.3+0.6=0.9 → 0.45+0.6=1.05 (fire, r=0.05) → 0.025+0.6=0.625 → 0.3125+2.0=2.3125 (fire, r=1.3125)
+    x = torch.tensor([0.6, 0.6, 0.6, 0.6, 2.0]).reshape(5, 1, 1)
+    y = _lif("soft", backend)(x)
+    torch.testing.assert_close(y.flatten(), torch.tensor([0.0, 0.0, 1.0, 0.0, 1.0]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hard_reset_trajectory(backend):
+    # hard reset: after firing at t=2 the potential is 0, so t=3 sees only x=0.6; t=4: 0.3+2.0 fires.
+    x = torch.tensor([0.6, 0.6, 0.6, 0.6, 2.0]).reshape(5, 1, 1)
+    lif = _lif("hard", backend)
+    y = lif(x)
+    torch.testing.assert_close(y.flatten(), torch.tensor([0.0, 0.0, 1.0, 0.0, 1.0]))
+    # the difference between resets shows with a large overshoot: soft keeps 3.0 − 1 = 2.0 and fires again
+    x2 = torch.tensor([3.0, 0.0, 0.0]).reshape(3, 1, 1)
+    torch.testing.assert_close(_lif("soft", backend)(x2).flatten(), torch.tensor([1.0, 1.0, 0.0]))
+    torch.testing.assert_close(_lif("hard", backend)(x2).flatten(), torch.tensor([1.0, 0.0, 0.0]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_output_scaling_by_threshold(backend):
+    lif = LIF(FixedSurrogateSpike(), decay=0.0, threshold=2.0, scale_output=True, backend=backend)
+    y = lif(torch.tensor([2.5, 1.0, 3.0]).reshape(3, 1, 1))
+    torch.testing.assert_close(y.flatten(), torch.tensor([2.0, 0.0, 2.0]))
+
+
+def test_gradient_through_soft_reset_by_hand():
+    """Two steps, sigmoid surrogate, soft reset: d y_1 / d x_0 written out by hand."""
+    w, lam, th = 1.0, 0.5, 1.0
+    x = torch.tensor([1.5, 0.2]).reshape(2, 1, 1).requires_grad_()
+    y = LIF(FixedSurrogateSpike(width=w), decay=lam, threshold=th, backend="autograd")(x)
+    y[1].sum().backward()
+    s = lambda z: torch.sigmoid(torch.tensor(z / w))  # noqa: E731
+    d = lambda z: s(z) * (1 - s(z)) / w  # noqa: E731
+    v0 = 1.5
+    o0 = 1.0
+    v1 = lam * (v0 - th * o0) + 0.2
+    # y1 = o(v1 − θ); v1 = λ (v0 − θ o0) + x1; ∂v1/∂x0 = λ (1 − θ H'(v0 − θ))
+    expected = d(v1 - th) * lam * (1 - th * d(v0 - th))
+    torch.testing.assert_close(x.grad.flatten()[0], expected.float())
+
+
+def test_stateless_between_calls():
+    lif = _lif("soft", "numba")
+    x = torch.full((3, 2, 4), 0.7)
+    torch.testing.assert_close(lif(x), lif(x))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"decay": 1.5}, "decay"),
+        ({"threshold": 0.0}, "threshold"),
+        ({"reset": "zero"}, "reset"),
+        ({"backend": "cuda-magic"}, "backend"),
+    ],
+)
+def test_bad_configuration_raises(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        LIF(FixedSurrogateSpike(), **kwargs)
+
+
+def test_bad_input_raises():
+    lif = _lif("soft", "autograd")
+    with pytest.raises(ValueError, match=r"\[T, B, \.\.\.\]"):
+        lif(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        lif(torch.full((2, 1, 1), float("nan")))
