@@ -1,0 +1,86 @@
+"""Spiking VGG for event frames: VGGSNN (CIFAR10-DVS, as in the TET and ASGL code) and a tiny variant.
+
+Input: event frames ``[T, B, 2, H, W]`` (ON/OFF counts per time bin; a static ``[B, 2, H, W]`` is repeated
+over ``time_steps``); output: per-step logits ``[T, B, K]``.
+
+Layout: a configuration list of ints (``conv3×3 → BN → neuron`` with that many channels) and ``"A"``
+(2×2 average pool), then flatten and one Linear to ``K``::
+
+    VGGSNN: 64, 128, A, 256, 256, A, 512, 512, A, 512, 512, A;  48×48 → 3×3×512 → Linear(4608 → K)
+
+When ``pooled_size`` is given, an adaptive average pool to ``pooled_size × pooled_size`` precedes the
+flatten so any input size works (used by the tiny variant); otherwise the input side must be
+``input_size`` and the classifier sees ``(input_size / 2^#A)²`` positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from asgl.layers import FlattenFeatures, RepeatEncoder, TimeDistributed
+from asgl.models.base import NeuronFactory, SpikingModel, make_norm
+
+POOL = "A"
+VGGSNN_CONFIG = (64, 128, POOL, 256, 256, POOL, 512, 512, POOL, 512, 512, POOL)
+VGG_TINY_CONFIG = (16, POOL, 32, POOL, 64)
+
+
+class SpikingVGG(SpikingModel):
+    """Spiking VGG (see the module docstring).
+
+    Args:
+        neuron: zero-argument neuron factory.
+        config: channel counts and ``"A"`` (average pool 2×2).
+        num_classes: ``K``.
+        in_channels: input channels (2 for ON/OFF events).
+        input_size: spatial side ``H = W`` of the input (used when ``pooled_size`` is ``None``).
+        pooled_size: side of an adaptive average pool before the classifier, or ``None``.
+        time_steps: ``T`` for static inputs.
+        norm: ``"tdbn"`` or ``"threshold"``.
+    """
+
+    def __init__(self, neuron: NeuronFactory, config: Sequence[int | str], num_classes: int,
+                 in_channels: int, input_size: int | None, pooled_size: int | None, time_steps: int,
+                 norm: str = "tdbn") -> None:
+        super().__init__()
+        self.encoder = RepeatEncoder(time_steps, static_ndim=4)
+        layers: list[nn.Module] = []
+        channels, pools = in_channels, 0
+        for item in config:
+            if item == POOL:
+                layers.append(TimeDistributed(nn.AvgPool2d(2)))
+                pools += 1
+                continue
+            layers += [TimeDistributed(nn.Conv2d(channels, int(item), 3, padding=1, bias=False)),
+                       make_norm(norm, int(item)), self.new_neuron(neuron)]
+            channels = int(item)
+        self.features = nn.Sequential(*layers)
+        if pooled_size is not None:
+            self.pool: nn.Module = TimeDistributed(nn.AdaptiveAvgPool2d(pooled_size))
+            side = pooled_size
+        else:
+            if input_size is None or input_size % 2 ** pools:
+                raise ValueError(f"input_size must be a multiple of 2^{pools} without pooled_size, "
+                                 f"got {input_size!r}")
+            self.pool = nn.Identity()
+            side = input_size // 2 ** pools
+        self.flatten = FlattenFeatures()
+        self.classifier = TimeDistributed(nn.Linear(channels * side * side, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.flatten(self.pool(self.features(self.encoder(x)))))
+
+
+def vggsnn(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, input_size: int = 48,
+           time_steps: int = 10, norm: str = "tdbn") -> SpikingVGG:
+    """VGGSNN for CIFAR10-DVS: input ``[T=10, B, 2, 48, 48]``, classifier Linear(3·3·512 → K)."""
+    return SpikingVGG(neuron, VGGSNN_CONFIG, num_classes, in_channels, input_size, None, time_steps, norm)
+
+
+def vgg_tiny(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, time_steps: int = 8,
+             pooled_size: int = 2, norm: str = "tdbn") -> SpikingVGG:
+    """CPU-sized VGG for event frames ``[T, B, 2, 16..24, 16..24]``: 16, A, 32, A, 64, adaptive pool 2×2."""
+    return SpikingVGG(neuron, VGG_TINY_CONFIG, num_classes, in_channels, None, pooled_size, time_steps, norm)
