@@ -1,0 +1,286 @@
+"""One trainer for every method: ``train(model, train_data, test_data, config, run_dir, callbacks)``.
+
+Per step, with a global batch of ``B`` samples split over ``W`` ranks (``W = 1`` without DDP) and the
+per-sample losses ``ℓ_b`` of :mod:`asgl.training.losses`, each rank back-propagates
+``L_r = (W / B) Σ_{b ∈ rank r} ℓ_b``; DDP averages gradients over ranks, so the update is that of the
+single-process mean ``(1/B) Σ_b ℓ_b`` on the same global batch. Then both optimisers step (weights and
+neuron parameters, :mod:`asgl.training.optim`) and their schedulers advance.
+
+Run directory (written by rank 0)::
+
+    config.json       {"train": TrainConfig fields, "meta": caller's meta (method, dataset, params…)}
+    environment.json  git SHA, package versions, device, torch threads, world size
+    checkpoint.pt     after every epoch (atomic; weights_only-loadable), see asgl.training.checkpoint
+    history.csv       one row per epoch, see asgl.training.records
+    metrics.json      final metrics, see :func:`final_metrics`
+
+Determinism: on CPU, a run is a function of ``(model init, data, config)``; ``resume=True`` restores
+weights, optimiser and scheduler states, RNG states and history and reaches the same final weights and
+metrics as an uninterrupted run. A non-finite loss raises :class:`NonFiniteLossError` and leaves the last
+good checkpoint in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from asgl.io import atomic_write_json
+from asgl.metrics import (
+    ENERGY_MODEL,
+    PeakMemory,
+    ThroughputMeter,
+    count_correct,
+    footprint_bytes,
+    inference_throughput,
+    parameter_count,
+    workload_metrics,
+)
+from asgl.training import batches as B
+from asgl.training import checkpoint as C
+from asgl.training import records as R
+from asgl.training.callbacks import Callback, RunContext
+from asgl.training.config import TrainConfig
+from asgl.training.distributed import DistContext, unwrap
+from asgl.training.environment import environment
+from asgl.training.losses import per_sample_loss
+from asgl.training.optim import Optimisers, build_optimisers
+
+# Keys that may change between an interrupted run and its resumption.
+RESUMABLE_CHANGES = frozenset({"resume", "progress", "eval_every", "eval_batch_size", "metrics_samples",
+                               "throughput_warmup"})
+
+
+THROUGHPUT_BATCHES = 8  # timed inference batches after the warm-up (test batches, repeated if fewer)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the message names epoch and step."""
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`train`: the trained (unwrapped) model, history rows, final metrics, run directory."""
+
+    model: nn.Module
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    run_dir: Path
+    resumed_from_epoch: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _autocast(device: torch.device, config: TrainConfig):
+    if device.type == "cuda" and config.amp:
+        return torch.autocast("cuda", dtype=getattr(torch, config.amp_dtype))
+    return contextlib.nullcontext()
+
+
+def evaluate_accuracy(model: nn.Module, data, config: TrainConfig, device: torch.device) -> float:
+    """Top-1 accuracy of ``model`` in ``eval()`` on ``data`` (restores the training flag)."""
+    was_training = model.training
+    model.eval()
+    correct = total = 0
+    try:
+        with torch.no_grad(), _autocast(device, config):
+            for x, y in B.eval_batches(data, config.eval_batch_size, config.time_major_input, device):
+                correct += count_correct(model(x), y)
+                total += int(y.shape[0])
+    finally:
+        model.train(was_training)
+    return correct / total
+
+
+def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
+    current = config.to_dict()
+    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k])
+    if changed:
+        raise ValueError(f"cannot resume: config changed since the checkpoint in {changed} "
+                         f"(e.g. {changed[0]}: {saved.get(changed[0])!r} → {current[changed[0]]!r}); "
+                         "use a new run directory")
+
+
+def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch: int, ctx: DistContext,
+           device: torch.device, optim: Optimisers, scaler, bar, run_dir: Path, last_good: int) -> dict[str, Any]:
+    """Train one epoch; returns the history fields it measured."""
+    x_all, y_all = data
+    wrapped.train()
+    row: dict[str, Any] = optim.learning_rates()
+    meter = ThroughputMeter(device, max(1, config.throughput_warmup))
+    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
+    started = time.perf_counter()
+    batches = B.global_batches(x_all.shape[0], config.batch_size, config.seed, epoch, min_size=ctx.world_size)
+    for step, batch in enumerate(batches):
+        local = ctx.shard(batch)
+        x = B.model_input(x_all[local], config.time_major_input).to(device, non_blocking=True)
+        y = y_all[local].to(device, non_blocking=True)
+        with _autocast(device, config):
+            logits = wrapped(x)
+            losses = per_sample_loss(config.loss, logits, y, config.tet_lambda, config.tet_phi)
+        loss_sum = losses.sum()
+        finite = ctx.all_reduce_sum(torch.isfinite(loss_sum.detach()).float().reshape(1).cpu())
+        if finite.item() < ctx.world_size:
+            where = f"epoch {epoch + 1}, step {step + 1}"
+            kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
+                    if last_good else "no checkpoint was written yet")
+            raise NonFiniteLossError(f"non-finite training loss ({loss_sum.item()}) at {where}; training stopped "
+                                     f"and {kept}; try a lower learning rate (lr={config.lr}, "
+                                     f"neuron_lr={config.neuron_lr}) or gradient clipping (grad_clip)")
+        loss = loss_sum * (ctx.world_size / batch.numel())
+        optim.zero_grad()
+        (scaler.scale(loss) if scaler else loss).backward()
+        if config.grad_clip > 0:
+            if scaler:
+                for opt in optim.optimizers.values():
+                    scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+        for opt in optim.optimizers.values():
+            scaler.step(opt) if scaler else opt.step()
+        if scaler:
+            scaler.update()
+        optim.step_schedulers()
+        totals += torch.tensor([loss_sum.item(), count_correct(logits.detach(), y), y.shape[0]],
+                               dtype=torch.float64)
+        meter.step(batch.numel())
+        bar.update(1)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum.item() / max(1, y.shape[0]):.4f}", refresh=False)
+    totals = ctx.all_reduce_sum(totals)
+    row.update(loss=float(totals[0] / totals[2]), train_accuracy=float(totals[1] / totals[2]),
+               epoch_time_s=time.perf_counter() - started, train_samples_per_s=meter.samples_per_second())
+    return row
+
+
+def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.device,
+                  history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Test accuracy, workload metrics (on ``metrics_samples`` test samples), throughput, size, energy.
+
+    Keys: ``test_accuracy``, ``train_accuracy``, ``train_loss`` (last epoch), ``parameter_count``,
+    ``footprint_bytes``, ``train_samples_per_s`` (last epoch), ``inference_samples_per_s``, and with
+    ``metrics_samples > 0``: ``firing_rate``, ``firing_rate/<layer>``, ``activation_sparsity``,
+    ``effective_acs``, ``effective_macs``, ``dense_synops``, ``energy_pj_per_sample``, ``energy_model``.
+    """
+    last = history[-1] if history else {}
+    out: dict[str, Any] = {
+        "test_accuracy": evaluate_accuracy(net, test_data, config, device),
+        "train_accuracy": last.get("train_accuracy"), "train_loss": last.get("loss"),
+        "epochs": len(history), "parameter_count": parameter_count(net), "footprint_bytes": footprint_bytes(net),
+        "train_samples_per_s": last.get("train_samples_per_s"), "energy_model": ENERGY_MODEL,
+    }
+    warmup = max(1, config.throughput_warmup)
+    first = B.eval_batches(test_data, config.eval_batch_size, config.time_major_input, device)
+    timed = [(x, int(y.shape[0])) for x, y in itertools.islice(first, warmup + THROUGHPUT_BATCHES)]
+    timed = list(itertools.islice(itertools.cycle(timed), warmup + THROUGHPUT_BATCHES))  # small test sets repeat
+    out["inference_samples_per_s"] = inference_throughput(net, timed, device, warmup)
+    if config.metrics_samples > 0:
+        work = workload_metrics(net, B.eval_batches(test_data, config.eval_batch_size, config.time_major_input,
+                                                    device, limit=config.metrics_samples))
+        out.update({k: v for k, v in work.items() if k != "accuracy"})
+        out["workload_accuracy"] = work["accuracy"]
+    out.update(R.neuron_state(net))
+    return out
+
+
+def _write_start(run_dir: Path, config: TrainConfig, meta: Mapping[str, Any] | None, device, world: int) -> None:
+    atomic_write_json(run_dir / R.CONFIG_NAME, {"train": config.to_dict(), "meta": dict(meta or {})})
+    atomic_write_json(run_dir / R.ENVIRONMENT_NAME, environment(device, world))
+
+
+def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
+          test_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig | Mapping[str, Any],
+          run_dir: str | Path, callbacks: Sequence[Callback] = (), *, meta: Mapping[str, Any] | None = None,
+          dist: DistContext | None = None) -> RunResult:
+    """Train ``model`` and evaluate it; see the module docstring for the files written.
+
+    Args:
+        model: maps a model-ready batch to per-step logits ``[T, B, K]``; trained in place.
+        train_data, test_data: sample-major ``(x, y)`` tensors (see :mod:`asgl.training.batches`).
+        config: a :class:`TrainConfig` or a mapping for :meth:`TrainConfig.from_dict`.
+        run_dir: output folder (created).
+        callbacks: per-run callback instances (e.g. ``spec.make_callbacks(params)``).
+        meta: free-form description stored in ``config.json`` (method, dataset, method params…).
+        dist: process layout; default :meth:`DistContext.from_environment` (torchrun's variables).
+    """
+    config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    for name, data in (("train_data", train_data), ("test_data", test_data)):
+        B.check_data(name, data, config.time_major_input)
+    ctx = dist or DistContext.from_environment()
+    if config.batch_size % ctx.world_size:
+        raise ValueError(f"train.batch_size={config.batch_size} must be divisible by the world size "
+                         f"{ctx.world_size}")
+    device = ctx.device(config.device)
+    ctx.init(device)
+    run_dir = Path(run_dir)
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_start(run_dir, config, meta, device, ctx.world_size)
+    torch.manual_seed(config.seed + ctx.rank)
+    model.to(device)
+    wrapped = ctx.wrap(model, device)
+    net = unwrap(wrapped)
+    steps = len(B.global_batches(train_data[0].shape[0], config.batch_size, config.seed, 0, ctx.world_size))
+    optim = build_optimisers(net, config, steps)
+    use_scaler = device.type == "cuda" and config.amp and config.amp_dtype == "float16"
+    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+    history: list[dict[str, Any]] = []
+    start = 0
+    saved = C.load_checkpoint(run_dir) if config.resume else None
+    if saved is not None:
+        _check_resume(saved["config"], config)
+        net.load_state_dict(saved["model"])
+        optim.load_state_dict(saved["optim"])
+        if scaler and saved["scaler"]:
+            scaler.load_state_dict(saved["scaler"])
+        C.set_rng_state(saved["rng"][ctx.rank], device)
+        history, start = list(saved["history"]), int(saved["epoch"])
+    run_ctx = RunContext(net, start, config.epochs, ctx.rank, ctx.world_size)
+    for cb in callbacks:
+        cb.on_train_start(run_ctx)
+    show = config.progress and ctx.is_main and sys.stderr.isatty()
+    bar = tqdm(total=(config.epochs - start) * steps, disable=not show, desc="train", dynamic_ncols=True)
+    memory = PeakMemory(device)
+    try:
+        with memory:
+            for epoch in range(start, config.epochs):
+                run_ctx.epoch, run_ctx.record = epoch, {}
+                for cb in callbacks:
+                    cb.on_epoch_start(run_ctx)
+                row = {"epoch": epoch + 1}
+                row.update(_epoch(net, wrapped, train_data, config, epoch, ctx, device, optim, scaler, bar,
+                                  run_dir, len(history)))
+                for cb in callbacks:
+                    cb.on_epoch_end(run_ctx)
+                evaluate = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs
+                row["test_accuracy"] = evaluate_accuracy(net, test_data, config, device) if evaluate else None
+                row.update(R.neuron_state(net))
+                row.update(run_ctx.record)
+                history.append(row)
+                rng = ctx.all_gather_object(C.rng_state(device))
+                if ctx.is_main:
+                    C.save_checkpoint(run_dir, {
+                        "epoch": epoch + 1, "model": net.state_dict(), "optim": optim.state_dict(),
+                        "scaler": scaler.state_dict() if scaler else {}, "rng": rng, "history": history,
+                        "config": config.to_dict()})
+                    R.write_history(run_dir, history)
+    finally:
+        bar.close()
+    metrics: dict[str, Any] = {}
+    if ctx.is_main:
+        metrics = final_metrics(net, test_data, config, device, history)
+        metrics.update(memory.summary("train_"))
+        metrics["world_size"] = ctx.world_size
+        metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+        atomic_write_json(run_dir / R.METRICS_NAME, metrics)
+        R.write_history(run_dir, history)
+    ctx.barrier()
+    return RunResult(net, history, metrics, run_dir, resumed_from_epoch=start)
