@@ -10,6 +10,7 @@ events are added. The events are tonic structured arrays ``(x, y, p, t[µs])``, 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,26 @@ def _render(images: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Ten
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+@contextlib.contextmanager
+def _single_thread():
+    """Small tensors: one intra-op thread avoids spin-wait overhead on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def simulate_events(images: np.ndarray, *, size: int, threshold: float, seed: int,
                     noise_rate_hz: float = 2.0, mismatch: float = 0.03) -> list[np.ndarray]:
     """Events of a simulated sensor viewing ``images`` ``[n, h, w]`` in [0, 1]; one structured array each."""
+    with _single_thread():
+        return _simulate(images, size, threshold, seed, noise_rate_hz, mismatch)
+
+
+def _simulate(images: np.ndarray, size: int, threshold: float, seed: int, noise_rate_hz: float,
+              mismatch: float) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     n = images.shape[0]
     imgs = torch.from_numpy(images).float().unsqueeze(1)
@@ -94,10 +112,13 @@ def events_to_frames(events: list[np.ndarray], size: int, time_steps: int) -> to
 
 
 def build(raw_dir: Path | None, params: dict[str, Any]):
-    """Builder for ``digits-dvs``: stratified split of the 1797 digits × ``repeats`` saccade recordings."""
+    """Builder for ``digits-dvs``: stratified split of the digits (all, or ``max_per_class``) × ``repeats``."""
     from asgl.data.prepare import Built
 
     images, labels = load_digit_images()
+    if params["max_per_class"]:
+        keep = np.concatenate([np.flatnonzero(labels == c)[: params["max_per_class"]] for c in range(10)])
+        images, labels = images[keep], labels[keep]
     images = np.tile(images, (params["repeats"], 1, 1))
     labels = np.tile(labels, params["repeats"])
     events = simulate_events(images, size=params["size"], threshold=params["threshold"], seed=params["seed"])

@@ -149,7 +149,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         licence="BSD-3-Clause (scikit-learn); UCI optdigits CC BY 4.0", embedded=True),
     DatasetSpec(
         "digits-dvs", "events", "asgl.data.embedded_events:build",
-        {"seed": 0, "size": 24, "time_steps": 16, "repeats": 1, "threshold": 0.2, "test_fraction": 0.25},
+        {"seed": 0, "size": 24, "time_steps": 16, "repeats": 1, "threshold": 0.2, "test_fraction": 0.25,
+         "max_per_class": 0},
         synthetic=True, embedded=True),
     DatasetSpec(
         "synth-speech", "speech", "asgl.data.embedded_speech:build",

@@ -1,0 +1,47 @@
+"""Prepare one dataset: ``<data_root>/prepared/<id>.pt`` + ``<id>.manifest.json`` (fetching raw files first).
+
+Usage: ``python -m pipelines.prepare <id> [--data-root DIR] [--force] [--set key=value ...]``.
+An up-to-date cache (same parameters, source checksums and code version) is reused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from asgl.data import prepare_dataset
+from asgl.data.cache import read_manifest
+from pipelines._data_cli import parser, run_cli
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def prepare(dataset_id: str, data_root: str | Path, *, force: bool = False, **options: Any) -> str:
+    """Prepare ``dataset_id`` under ``data_root``; return a one-line summary."""
+    path = prepare_dataset(dataset_id, data_root, force=force, **options)
+    m = read_manifest(data_root, dataset_id) or {}
+    counts = ", ".join(f"{k} {v}" for k, v in m.get("counts", {}).items())
+    return f"{dataset_id}: {path} (x {m.get('x_shape')}, {counts}, synthetic={m.get('synthetic')})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser("python -m pipelines.prepare", __doc__.splitlines()[0])
+    p.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a preparation parameter (e.g. time_steps=20)")
+    args = p.parse_args(argv)
+    options = {}
+    for item in args.set:
+        key, _, val = item.partition("=")
+        options[key] = _value(val)
+    return run_cli(lambda: prepare(args.dataset_id, args.data_root, force=args.force, **options))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
