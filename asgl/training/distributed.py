@@ -7,7 +7,8 @@ environment) and a world size of 1 means plain single-process training.
 Conventions:
 
 * backend ``gloo`` on CPU, ``nccl`` on CUDA (``cuda:LOCAL_RANK``);
-* batch norm layers become :class:`torch.nn.SyncBatchNorm` (statistics over the global batch);
+* batch norm layers compute statistics over the global batch: :class:`torch.nn.SyncBatchNorm` on CUDA,
+  :class:`~asgl.training.sync_batchnorm.DistributedBatchNorm` on CPU (PyTorch's is CUDA-only);
 * a global batch of indices ``b`` (the same on every rank, from the seeded permutation) is split as
   ``b[rank::world_size]`` — DistributedSampler's interleaving applied per batch — so ranks see disjoint
   samples whose union is the single-process batch;
@@ -23,6 +24,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from asgl.training.sync_batchnorm import convert_batchnorm
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,15 @@ class DistContext:
                                 rank=self.rank, world_size=self.world_size)
 
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
-        """SyncBatchNorm conversion and DDP wrapping (identity when not distributed)."""
+        """Synchronised batch norm and DDP wrapping (identity when not distributed).
+
+        On CUDA batch norm becomes :class:`torch.nn.SyncBatchNorm`; PyTorch's version refuses CPU modules, so
+        on CPU it becomes :class:`asgl.training.sync_batchnorm.DistributedBatchNorm` (same statistics).
+        """
         if not self.enabled:
             return model
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        convert = nn.SyncBatchNorm.convert_sync_batchnorm if device.type == "cuda" else convert_batchnorm
+        model = convert(model)
         ids = [device.index] if device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
