@@ -25,7 +25,6 @@ from asgl.models.base import NeuronFactory, SpikingModel, make_norm
 
 POOL = "A"
 VGGSNN_CONFIG = (64, 128, POOL, 256, 256, POOL, 512, 512, POOL, 512, 512, POOL)
-VGG_TINY_CONFIG = (16, POOL, 32, POOL, 64)
 
 
 class SpikingVGG(SpikingModel):
@@ -81,6 +80,10 @@ def vggsnn(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, i
 
 
 def vgg_tiny(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, time_steps: int = 8,
-             pooled_size: int = 2, norm: str = "tdbn") -> SpikingVGG:
-    """CPU-sized VGG for event frames ``[T, B, 2, 16..24, 16..24]``: 16, A, 32, A, 64, adaptive pool 2×2."""
-    return SpikingVGG(neuron, VGG_TINY_CONFIG, num_classes, in_channels, None, pooled_size, time_steps, norm)
+             width: int = 8, pooled_size: int = 2, norm: str = "tdbn") -> SpikingVGG:
+    """CPU-sized VGG for event frames ``[T, B, 2, 16..24, 16..24]``: w, A, 2w, A, 4w, adaptive pool 2×2.
+
+    ``width = 8`` keeps a forward+backward pass on ``[8, 64, 2, 24, 24]`` near 0.1 s on 2 CPU cores.
+    """
+    config = (width, POOL, 2 * width, POOL, 4 * width)
+    return SpikingVGG(neuron, config, num_classes, in_channels, None, pooled_size, time_steps, norm)

@@ -165,8 +165,10 @@ def test_threshold_norm_option_builds_and_runs(name):
         ("resnet18", {"num_classes": 100}, 11_220_132),
         ("resnet19", {"num_classes": 10}, 12_697_994),
         ("vggsnn", {"num_classes": 10}, 9_268_746),
+        # 40·128 + 2·128² (bias-free Linears) + 3·2·128 (BN γ, β) + 128·10 + 10
+        ("mlp_snn", {"in_features": 40, "hidden": 128, "depth": 3}, 39_946),
     ],
-    ids=["resnet18-c10", "resnet18-c100", "resnet19-c10", "vggsnn-dvs"],
+    ids=["resnet18-c10", "resnet18-c100", "resnet19-c10", "vggsnn-dvs", "mlp-by-hand"],
 )
 def test_paper_model_weight_counts(name, kwargs, expected):
     model = build_model(name, NEURON, **kwargs)
