@@ -12,7 +12,6 @@ Batch norms over ``[T, B, C, ...]`` therefore take their statistics over time, b
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -49,7 +48,20 @@ class TimeDistributed(nn.Module):
         return split_time(self.module(merge_time(x)), x.shape[0])
 
 
-class TemporalBatchNorm(nn.BatchNorm1d):
+class MergedBatchNorm(nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` that accepts any input rank ``≥ 2``: ``[N, C]``, ``[N, C, L]``, ``[N, C, H, W]``, ….
+
+    The batch norm inside the temporal norms below, applied to merged ``[T·B, C, ...]`` tensors. Being a
+    standard ``_BatchNorm``, it is what ``nn.SyncBatchNorm.convert_sync_batchnorm`` (or a CPU equivalent)
+    replaces for data-parallel training, and the replacement still sees ``[T·B, C, ...]``.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected [N, C, ...] with at least 2 dimensions, got {input.dim()}-D")
+
+
+class TemporalBatchNorm(TimeDistributed):
     """The authors' "tdbn": plain batch norm over the merged time-and-batch dimension, ``[T, B, C, ...]``.
 
     For channel ``c``, with mean ``μ_c`` and biased variance ``σ²_c`` over all ``(t, b, spatial)`` positions
@@ -58,20 +70,20 @@ class TemporalBatchNorm(nn.BatchNorm1d):
         y[t, b, c, ...] = γ_c · (x[t, b, c, ...] − μ_c) / sqrt(σ²_c + ε) + β_c
 
     Accepts any number of trailing spatial dimensions (``[T, B, C]``, ``[T, B, C, L]``, ``[T, B, C, H, W]``).
-    Parameters and buffers are those of ``nn.BatchNorm1d`` (``weight``, ``bias``, ``running_mean``, ...).
+    The statistics, ``γ`` (``module.weight``) and ``β`` (``module.bias``) live in the wrapped
+    :class:`MergedBatchNorm`, which only ever sees ``[T·B, C, ...]``.
     """
 
-    def _check_input_dim(self, input: torch.Tensor) -> None:
-        if input.dim() < 2:
-            raise ValueError(f"TemporalBatchNorm expects [T·B, C, ...] after merging, got {input.dim()}-D")
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
+        super().__init__(MergedBatchNorm(num_features, eps=eps, momentum=momentum))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 3:
             raise ValueError(f"TemporalBatchNorm expects [T, B, C, ...], got shape {tuple(x.shape)}")
-        return split_time(super().forward(merge_time(x)), x.shape[0])
+        return super().forward(x)
 
 
-class ThresholdDependentBatchNorm(TemporalBatchNorm):
+class ThresholdDependentBatchNorm(TimeDistributed):
     """Threshold-dependent batch norm (tdBN, Zheng et al., AAAI 2021) over ``[T, B, C, ...]``.
 
     Statistics as in :class:`TemporalBatchNorm` (over time, batch and space per channel), then the
@@ -79,33 +91,33 @@ class ThresholdDependentBatchNorm(TemporalBatchNorm):
 
         y[t, b, c, ...] = γ_c · α · V_th · (x[t, b, c, ...] − μ_c) / sqrt(σ²_c + ε) + β_c
 
+    The normalisation is a non-affine :class:`MergedBatchNorm` (``module``: running statistics); ``γ``
+    (``weight``, initialised to 1) and ``β`` (``bias``, initialised to 0) are parameters of this module.
+
     Args:
         num_features: channels ``C``.
-        alpha: ``α`` (Zheng et al. use 1, and ``1/√2`` before a residual addition).
+        alpha: ``α`` (Zheng et al. use 1, and ``1/√2`` on both branches of a residual addition).
         v_th: ``V_th``, the firing threshold of the following neuron.
-        eps, momentum: as in ``nn.BatchNorm1d``. The affine ``γ, β`` and running statistics are always kept.
+        eps, momentum: as in ``nn.BatchNorm1d``.
     """
 
     def __init__(self, num_features: int, alpha: float = 1.0, v_th: float = 1.0, eps: float = 1e-5,
                  momentum: float | None = 0.1) -> None:
-        super().__init__(num_features, eps=eps, momentum=momentum)
+        super().__init__(MergedBatchNorm(num_features, eps=eps, momentum=momentum, affine=False))
         self.alpha = float(alpha)
         self.v_th = float(v_th)
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 3:
             raise ValueError(f"ThresholdDependentBatchNorm expects [T, B, C, ...], got {tuple(x.shape)}")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative average, as nn.BatchNorm*
-                factor = 1.0 / float(self.num_batches_tracked)
-        y = F.batch_norm(merge_time(x), self.running_mean, self.running_var,
-                         self.weight * (self.alpha * self.v_th), self.bias, self.training, factor, self.eps)
-        return split_time(y, x.shape[0])
+        shape = (1, 1, -1) + (1,) * (x.dim() - 3)
+        scale = (self.weight * (self.alpha * self.v_th)).reshape(shape)
+        return super().forward(x) * scale + self.bias.reshape(shape)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, alpha={self.alpha:.3g}, v_th={self.v_th:.3g}"
+        return f"alpha={self.alpha:.3g}, v_th={self.v_th:.3g}"
 
 
 class RepeatEncoder(nn.Module):

@@ -73,27 +73,28 @@ def test_temporal_bn_training_statistics_span_time_and_batch(shape):
     x[0] += 5.0  # a time step with another mean: per-step statistics would differ
     bn = TemporalBatchNorm(shape[2], momentum=0.1)
     with torch.no_grad():
-        bn.weight.copy_(torch.linspace(0.5, 2.0, shape[2]))
-        bn.bias.copy_(torch.linspace(-1.0, 1.0, shape[2]))
+        bn.module.weight.copy_(torch.linspace(0.5, 2.0, shape[2]))
+        bn.module.bias.copy_(torch.linspace(-1.0, 1.0, shape[2]))
     y = bn(x)
     mean, var = manual_stats(x)
-    expected = (x - channel_view(mean, x)) / torch.sqrt(channel_view(var, x) + bn.eps)
-    expected = expected * channel_view(bn.weight, x) + channel_view(bn.bias, x)
+    expected = (x - channel_view(mean, x)) / torch.sqrt(channel_view(var, x) + bn.module.eps)
+    expected = expected * channel_view(bn.module.weight, x) + channel_view(bn.module.bias, x)
     assert y.shape == x.shape
     assert_close(y, expected, rtol=1e-5, atol=1e-5)
     n = x.numel() // shape[2]
-    assert_close(bn.running_mean, 0.1 * mean)
-    assert_close(bn.running_var, 0.9 + 0.1 * var * n / (n - 1))
+    assert_close(bn.module.running_mean, 0.1 * mean)
+    assert_close(bn.module.running_var, 0.9 + 0.1 * var * n / (n - 1))
 
 
 def test_temporal_bn_eval_uses_running_statistics():
     bn = TemporalBatchNorm(3)
     with torch.no_grad():
-        bn.running_mean.copy_(torch.tensor([1.0, 2.0, 3.0]))
-        bn.running_var.copy_(torch.tensor([4.0, 1.0, 0.25]))
+        bn.module.running_mean.copy_(torch.tensor([1.0, 2.0, 3.0]))
+        bn.module.running_var.copy_(torch.tensor([4.0, 1.0, 0.25]))
     bn.eval()
     x = torch.randn(2, 5, 3, 4)
-    expected = (x - channel_view(bn.running_mean, x)) / torch.sqrt(channel_view(bn.running_var, x) + bn.eps)
+    stats = bn.module
+    expected = (x - channel_view(stats.running_mean, x)) / torch.sqrt(channel_view(stats.running_var, x) + stats.eps)
     assert_close(bn(x), expected)
 
 
@@ -112,12 +113,12 @@ def test_threshold_dependent_bn_matches_hand_equation(shape):
         bn.weight.copy_(torch.linspace(0.5, 1.5, shape[2]))
         bn.bias.copy_(torch.linspace(-0.3, 0.3, shape[2]))
     mean, var = manual_stats(x)
-    normalised = (x - channel_view(mean, x)) / torch.sqrt(channel_view(var, x) + bn.eps)
+    normalised = (x - channel_view(mean, x)) / torch.sqrt(channel_view(var, x) + bn.module.eps)
     expected = channel_view(bn.weight, x) * alpha * v_th * normalised + channel_view(bn.bias, x)
     assert_close(bn(x), expected, rtol=1e-5, atol=1e-5)
     n = x.numel() // shape[2]
-    assert_close(bn.running_var, 0.9 + 0.1 * var * n / (n - 1))
-    assert int(bn.num_batches_tracked) == 1
+    assert_close(bn.module.running_var, 0.9 + 0.1 * var * n / (n - 1))
+    assert int(bn.module.num_batches_tracked) == 1
 
 
 def test_threshold_dependent_bn_eval_and_unit_scale():
@@ -127,11 +128,11 @@ def test_threshold_dependent_bn_eval_and_unit_scale():
     assert_close(scaled(x), plain(x))  # α·V_th = 1 reduces to plain tdbn
     scaled.eval()
     with torch.no_grad():
-        scaled.running_mean.fill_(1.0)
-        scaled.running_var.fill_(4.0)
-    expected = (x - 1.0) / torch.sqrt(torch.tensor(4.0) + scaled.eps)  # γ = 1, β = 0, α·V_th = 1
+        scaled.module.running_mean.fill_(1.0)
+        scaled.module.running_var.fill_(4.0)
+    expected = (x - 1.0) / torch.sqrt(torch.tensor(4.0) + scaled.module.eps)  # γ = 1, β = 0, α·V_th = 1
     assert_close(scaled(x), expected)
-    assert int(scaled.num_batches_tracked) == 1  # eval does not count
+    assert int(scaled.module.num_batches_tracked) == 1  # eval does not count
 
 
 def test_threshold_dependent_bn_gradients_reach_affine_parameters():
@@ -168,3 +169,17 @@ def test_time_mean_and_flatten():
     assert_close(time_mean(x), x.sum(0) / 3)
     assert_close(TimeMean()(x), x.mean(0))
     assert FlattenFeatures()(torch.zeros(3, 2, 4, 5, 6)).shape == (3, 2, 120)
+
+
+@pytest.mark.parametrize("norm", [TemporalBatchNorm, ThresholdDependentBatchNorm], ids=["tdbn", "threshold"])
+def test_sync_batchnorm_conversion_keeps_time_merging(norm):
+    torch.manual_seed(4)
+    layer = norm(3)
+    x = torch.randn(2, 5, 3, 4, 4)
+    expected = layer(x)
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(layer)
+    assert isinstance(converted, norm) and isinstance(converted.module, nn.SyncBatchNorm)
+    converted.eval()
+    layer.eval()
+    assert_close(converted(x), layer(x))  # same running statistics after the one training call
+    assert expected.shape == x.shape

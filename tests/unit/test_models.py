@@ -8,6 +8,7 @@ import pickle
 import pytest
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.testing import assert_close
 
 from asgl import LIF, ASGLSpike
@@ -131,6 +132,19 @@ def test_first_synaptic_layer_sees_the_input_and_later_ones_see_spike_functions(
     assert_close(first, x.reshape(x.shape[0] * x.shape[1], -1))
     for later in inputs[1:]:  # spikes, or average pools of spikes: values in [0, 1]
         assert later.min() >= 0.0 and later.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_batch_norm_sees_merged_time_and_batch(name):
+    """Data-parallel code swaps ``_BatchNorm`` modules for synchronised ones: they must see ``[T·B, C, ...]``."""
+    model = build(name)
+    x = small_input(name)
+    leading: list[int] = []
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    for module in norms:
+        module.register_forward_hook(lambda mod, args, out: leading.append(args[0].shape[0]))
+    model(x)
+    assert norms and leading == [x.shape[0] * x.shape[1]] * len(norms)
 
 
 @pytest.mark.parametrize("name", STATIC)
