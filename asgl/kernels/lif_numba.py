@@ -21,7 +21,8 @@ runs the adjoint recursion in reverse time (``g_r`` is dL/dr_t, reaching it thro
     g_θ += −g_o H'(u_t) − [soft] g_r o_t + [scale] g_y o_t
 
 Neurons are processed in blocks of ``BLOCK`` (``prange`` over blocks, so both cores work); within a block the
-loop over neurons is branch-free float32 code that LLVM vectorises. The exponential is evaluated by hand
+loop over neurons is branch-free float32 code that LLVM vectorises. Parameter gradients are accumulated per
+neuron over time and reduced in a fixed order afterwards, so results do not depend on threads or alignment. The exponential is evaluated by hand
 (:func:`_exp_neg`) because a libm call would stop vectorisation.
 """
 
@@ -50,7 +51,9 @@ _ONE64 = np.int64(1)
 _C2, _C3, _C4 = np.float32(1 / 2), np.float32(1 / 6), np.float32(1 / 24)
 _C5, _C6, _C7, _C8 = np.float32(1 / 120), np.float32(1 / 720), np.float32(1 / 5040), np.float32(1 / 40320)
 
-_KW = {"cache": True, "fastmath": True, "error_model": "numpy", "boundscheck": False}
+# No "contract" (FMA fusion) or "reassoc": LLVM would apply them in the vectorised body but not in the scalar
+# remainder, so results would depend on where a block starts in memory. Without them every run is bit-identical.
+_KW = {"cache": True, "fastmath": {"nnan", "ninf", "nsz"}, "error_model": "numpy", "boundscheck": False}
 
 
 @njit(inline="always", **_KW)
@@ -151,9 +154,9 @@ def lif_backward(grad_y, v_saved, n_steps, w, s_inner, decay, theta, p, key, pri
         m = min(n, lo + BLOCK) - lo
         g_next = np.zeros(m, dtype=np.float32)
         gw_el = np.zeros(m, dtype=np.float32)
+        gd_el = np.zeros(m, dtype=np.float32)
+        gt_el = np.zeros(m, dtype=np.float32)
         wb = _block_widths(w, s_inner, lo, m)
-        acc_decay = _F0
-        acc_theta = _F0
         for t in range(n_steps - 1, -1, -1):
             base = t * n + lo
             for j in range(m):
@@ -168,16 +171,20 @@ def lif_backward(grad_y, v_saved, n_steps, w, s_inner, decay, theta, p, key, pri
                 gn = g_next[j]
                 g_r = decay * gn
                 r = v * (_F1 - o) if hard else v - theta * o
-                acc_decay += gn * r
+                gd_el[j] += gn * r
                 g_o = out_scale * gy - g_r * (v if hard else theta)
                 g_v = g_r * (_F1 - o if hard else _F1) + g_o * dh
                 grad_x[base + j] = g_v
                 g_od = g_o * dh
                 gw_el[j] += g_od * (-u / wj)
-                acc_theta += -g_od - soft * g_r * o + scaled * gy * o
+                gt_el[j] += -g_od - soft * g_r * o + scaled * gy * o
                 g_next[j] = g_v
+        acc_decay = 0.0
+        acc_theta = 0.0
         for j in range(m):
             g_w[b, ((lo + j) // s_inner) % n_channels] += gw_el[j]
+            acc_decay += gd_el[j]
+            acc_theta += gt_el[j]
         g_decay[b] = acc_decay
         g_theta[b] = acc_theta
     return g_w, g_decay, g_theta
