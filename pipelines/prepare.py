@@ -1,12 +1,14 @@
 """Prepare one dataset: ``<data_root>/prepared/<id>.pt`` + ``<id>.manifest.json`` (fetching raw files first).
 
-Usage: ``python -m pipelines.prepare <id> [--data-root DIR] [--force] [--set key=value ...]``.
+Usage: ``python -m pipelines.prepare <id> [--data-root DIR] [--params params.yaml] [--force] [--set key=value ...]``.
+With ``--params``, the options come from ``datasets.<id>.prepare`` in that file (``--set`` overrides them).
 An up-to-date cache (same parameters, source checksums and code version) is reused.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preparation parameter (e.g. time_steps=20)")
+    p.add_argument("--params", default=None, help="read options from datasets.<id>.prepare of this params file")
     args = p.parse_args(argv)
     options = {}
+    if args.params:
+        from pipelines.params import ParamsError, load_params
+
+        try:
+            block = load_params(args.params)["datasets"].get(args.dataset_id) or {}
+        except ParamsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        options.update(block.get("prepare") or {})
     for item in args.set:
         key, _, val = item.partition("=")
         options[key] = _value(val)

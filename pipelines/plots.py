@@ -1,0 +1,169 @@
+"""Figures of the ``tables`` stage (matplotlib, PNG) and their data as CSV for ``dvc plots``.
+
+* ``accuracy_vs_width`` — accuracy (mean ± std over seeds) against the initial surrogate width, SG and ASGL,
+  one panel per dataset (the paper's robustness claim);
+* ``learned_width`` — the width of every ASGL layer over epochs (runs at the configured width, seed 0);
+* ``firing_rate`` — firing rate per layer for each method (mean over seeds, configured width);
+* ``training_curves`` — training loss and test accuracy over epochs per method (seed 0, configured width).
+
+CSV twins (``results/plots/*.csv``) are what ``dvc.yaml`` declares as plots, so ``dvc plots show`` renders
+them without matplotlib.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from asgl.io import atomic_write_bytes, atomic_write_text
+
+
+def _figure(n_panels: int):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(4, max(1, n_panels))
+    rows = (n_panels + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    return fig, axes.ravel()
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _history(run_dir: str) -> pd.DataFrame | None:
+    path = Path(run_dir) / "history.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+def accuracy_vs_width(runs: pd.DataFrame, methods: list[str], out: Path) -> pd.DataFrame:
+    """Plot and return the ``dataset, method, width, accuracy_mean, accuracy_std`` table."""
+    sweep = runs[runs["method"].isin(methods)]
+    data = (sweep.groupby(["dataset", "method", "width_init"])["accuracy"]
+            .agg(accuracy_mean="mean", accuracy_std=lambda s: s.std(ddof=1) if len(s) > 1 else 0.0)
+            .reset_index().rename(columns={"width_init": "width"}))
+    datasets = sorted(data["dataset"].unique())
+    fig, axes = _figure(len(datasets))
+    for ax, dataset in zip(axes, datasets, strict=False):
+        for method, group in data[data["dataset"] == dataset].groupby("method"):
+            ax.errorbar(group["width"], group["accuracy_mean"], yerr=group["accuracy_std"], marker="o",
+                        capsize=3, label=method)
+        ax.set_xscale("log")
+        ax.set_title(dataset)
+        ax.set_xlabel("surrogate width w (initial)")
+        ax.set_ylabel("test accuracy %")
+        ax.legend()
+    for ax in axes[len(datasets):]:
+        ax.set_visible(False)
+    _save(fig, out / "accuracy_vs_width.png")
+    return data
+
+
+def learned_width(runs: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Width per layer over epochs for ASGL runs (seed 0 of each dataset × initial width)."""
+    rows = []
+    for _, run in runs[(runs["method"] == "asgl") & (runs["seed"] == runs["seed"].min())].iterrows():
+        history = _history(run["run_dir"])
+        if history is None:
+            continue
+        for column in (c for c in history.columns if c.startswith("width/")):
+            for epoch, value in zip(history["epoch"], history[column], strict=True):
+                rows.append({"dataset": run["dataset"], "width_init": run["width_init"],
+                             "layer": column.removeprefix("width/"), "epoch": epoch, "width": value})
+    data = pd.DataFrame(rows, columns=["dataset", "width_init", "layer", "epoch", "width"])
+    datasets = sorted(data["dataset"].unique())
+    fig, axes = _figure(max(1, len(datasets)))
+    for ax, dataset in zip(axes, datasets, strict=False):
+        for (w0, layer), group in data[data["dataset"] == dataset].groupby(["width_init", "layer"]):
+            ax.plot(group["epoch"], group["width"], alpha=0.7, label=f"w0={w0:g} {layer}")
+        ax.set_yscale("log")
+        ax.set_title(f"{dataset}: learned width")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("width w")
+    _save(fig, out / "learned_width.png")
+    return data
+
+
+def firing_rates(runs: pd.DataFrame, main_widths: dict[str, float], out: Path) -> pd.DataFrame:
+    """Mean firing rate per layer, per dataset × method, at the configured width."""
+    rows = []
+    for _, run in runs.iterrows():
+        if run["width_init"] != main_widths.get(run["method"], run["width_init"]):
+            continue
+        path = Path(run["run_dir"]) / "metrics.json"
+        if not path.exists():
+            continue
+        metrics: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        for key, value in metrics.items():
+            if key.startswith("firing_rate/"):
+                rows.append({"dataset": run["dataset"], "method": run["method"],
+                             "layer": key.removeprefix("firing_rate/"), "firing_rate": value})
+    data = pd.DataFrame(rows, columns=["dataset", "method", "layer", "firing_rate"])
+    data = data.groupby(["dataset", "method", "layer"], sort=False, as_index=False)["firing_rate"].mean()
+    datasets = sorted(data["dataset"].unique())
+    fig, axes = _figure(max(1, len(datasets)))
+    for ax, dataset in zip(axes, datasets, strict=False):
+        for method, group in data[data["dataset"] == dataset].groupby("method"):
+            ax.plot(range(len(group)), group["firing_rate"], marker=".", label=method)
+        ax.set_title(f"{dataset}: firing rate per layer")
+        ax.set_xlabel("spiking layer (input → output)")
+        ax.set_ylabel("spikes per neuron per step")
+        ax.legend(fontsize=7)
+    _save(fig, out / "firing_rate.png")
+    return data
+
+
+def training_curves(runs: pd.DataFrame, main_widths: dict[str, float], out: Path) -> pd.DataFrame:
+    """Loss and test accuracy over epochs (first seed, configured width) per dataset × method."""
+    rows = []
+    first = runs[runs["seed"] == runs["seed"].min()]
+    for _, run in first.iterrows():
+        if run["width_init"] != main_widths.get(run["method"], run["width_init"]):
+            continue
+        history = _history(run["run_dir"])
+        if history is None:
+            continue
+        for _, h in history.iterrows():
+            rows.append({"dataset": run["dataset"], "method": run["method"], "epoch": h["epoch"],
+                         "loss": h["loss"], "test_accuracy": h.get("test_accuracy")})
+    data = pd.DataFrame(rows, columns=["dataset", "method", "epoch", "loss", "test_accuracy"])
+    datasets = sorted(data["dataset"].unique())
+    fig, axes = _figure(max(1, len(datasets)))
+    for ax, dataset in zip(axes, datasets, strict=False):
+        for method, group in data[data["dataset"] == dataset].groupby("method"):
+            ax.plot(group["epoch"], group["loss"], label=method)
+        ax.set_title(f"{dataset}: training loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=7)
+    _save(fig, out / "training_curves.png")
+    return data
+
+
+def make_plots(runs: pd.DataFrame, params: dict[str, Any], results: Path) -> None:
+    """Write every figure and its CSV twin to ``results/plots``."""
+    out = results / "plots"
+    methods = sorted(set(params["run"]["methods"]) | set((params.get("sweep") or {}).get("methods", [])))
+    main_widths = {m: float(params["methods"][m].get("width", 1.0)) for m in methods}
+    sweep_methods = (params.get("sweep") or {}).get("methods", []) or methods
+    tables = {
+        "accuracy_vs_width": accuracy_vs_width(runs, sweep_methods, out),
+        "learned_width": learned_width(runs, out),
+        "firing_rate": firing_rates(runs, main_widths, out),
+        "training_curves": training_curves(runs, main_widths, out),
+    }
+    for name, frame in tables.items():
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
