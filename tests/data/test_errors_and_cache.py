@@ -68,9 +68,10 @@ def test_unknown_id_lists_known_ids(tmp_path, capsys):
     assert "cifar11" in err and "cifar10" in err and "synth-speech" in err
 
 
-def test_fetch_embedded_is_noop(tmp_path, capsys):
+def test_fetch_embedded_downloads_nothing_and_leaves_a_source_note(tmp_path, capsys):
     assert fetch_cli.main(["digits", "--data-root", str(tmp_path)]) == 0
-    assert "nothing to fetch" in capsys.readouterr().out and not (tmp_path / "raw").exists()
+    assert "nothing to fetch" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / "raw" / "digits").iterdir()] == ["SOURCE.json"]
 
 
 def test_env_var_sets_default_root(tmp_path, monkeypatch, capsys):
