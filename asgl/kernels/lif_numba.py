@@ -127,11 +127,8 @@ def lif_forward(x, n_steps, w, s_inner, decay, theta, p, key, prim, hard, scale,
                 v_saved[base + j] = v
                 u = v - theta
                 spike = _F1 if u >= _F0 else _F0
-                if noisy:
-                    h = _smooth(u, wb[j], prim)
-                    o = h if _uniform(base + j, key) < p else spike
-                else:
-                    o = spike
+                h = _smooth(u, wb[j], prim)
+                o = (h if _uniform(base + j, key) < p else spike) if noisy else spike
                 r[j] = v * (_F1 - o) if hard else v - theta * o
                 y[base + j] = out_scale * o
 
