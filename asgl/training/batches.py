@@ -51,7 +51,13 @@ def global_batches(n: int, batch_size: int, seed: int, epoch: int, min_size: int
 
 
 def model_input(x: torch.Tensor, time_major_input: bool) -> torch.Tensor:
-    """``[B, T, ...] → [T, B, ...]`` (contiguous) when ``time_major_input``; otherwise ``x`` unchanged."""
+    """``[B, T, ...] → [T, B, ...]`` (contiguous) when ``time_major_input``; otherwise ``x`` as it is.
+
+    Compact storage dtypes (uint8 event counts and spike rasters, float16 features) become float32 here,
+    batch by batch, so prepared caches stay small in memory.
+    """
+    if not x.is_floating_point() or x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
     return x.transpose(0, 1).contiguous() if time_major_input else x
 
 

@@ -86,3 +86,11 @@ def test_batching_is_a_function_of_seed_and_epoch():
     assert sizes == [4, 4]  # the last batch of 2 is below min_size
     x = torch.arange(24.0).reshape(2, 3, 4)  # [B, T, F]
     assert torch.equal(model_input(x, True)[1, 0], x[0, 1])
+
+
+def test_compact_storage_dtypes_become_float32_model_inputs():
+    events = torch.randint(0, 5, (3, 4, 2, 6, 6), dtype=torch.uint8)
+    out = model_input(events, True)
+    assert out.dtype == torch.float32 and out.shape == (4, 3, 2, 6, 6)
+    assert torch.equal(out[1, 2], events[2, 1].float())
+    assert model_input(torch.ones(2, 3, dtype=torch.float16), False).dtype == torch.float32
