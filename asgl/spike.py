@@ -21,6 +21,16 @@ from torch import nn
 from asgl import functional as F
 
 PARAMETERISATIONS = ("slope", "width", "log_width")
+_MIN_RAW = 1e-4
+
+
+def _floor(raw: torch.Tensor, minimum: float) -> torch.Tensor:
+    """``max(raw, minimum)`` in value, identity in gradient (straight-through).
+
+    An optimiser step can push a slope or width past zero; a plain clamp would then block its gradient and
+    pin the width at the floor for good. With the straight-through floor the parameter can come back.
+    """
+    return raw + (raw.detach().clamp_min(minimum) - raw.detach())
 
 
 @dataclass(frozen=True)
@@ -123,9 +133,9 @@ class ASGLSpike(SpikeFunction):
     def width(self) -> torch.Tensor:
         """The width ``w`` (shape ``[]`` or ``[C]``), differentiable w.r.t. the stored parameter."""
         if self.parameterisation == "slope":
-            return 1.0 / self.raw_width.clamp_min(1e-4)
+            return 1.0 / _floor(self.raw_width, _MIN_RAW)
         if self.parameterisation == "width":
-            return self.raw_width.clamp_min(1e-4)
+            return _floor(self.raw_width, _MIN_RAW)
         return self.raw_width.exp()
 
     def set_noise_rate(self, p: float) -> None:

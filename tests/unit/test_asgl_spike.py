@@ -160,3 +160,14 @@ def test_per_channel_width_shape_mismatch_raises():
     lif = LIF(ASGLSpike(channels=3), backend="numba")
     with pytest.raises(ValueError, match="channels"):
         lif(torch.zeros(2, 2, 4, 5))
+
+
+def test_width_floor_keeps_the_gradient_when_the_slope_crosses_zero():
+    """An Adam step of 1e-2 on a slope of 0.1 (width 10) can cross zero; the width must stay trainable."""
+    spike = ASGLSpike(width=1.0, parameterisation="slope")
+    with torch.no_grad():
+        spike.raw_width.fill_(-0.05)
+    w = spike.width()
+    assert torch.isfinite(w) and w.item() > 0
+    spike.fire(_u(), F.binary_mask(1, (64, 32), 0.2)).pow(2).sum().backward()
+    assert spike.raw_width.grad is not None and spike.raw_width.grad.abs().item() > 0
