@@ -77,7 +77,36 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+class _RecordingWriter:
+    """A file handle that remembers the ``OSError`` its ``write`` raised (torch.save turns it into a
+    ``RuntimeError`` such as "enforce fail ... unexpected pos", which would hide a full disk)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
 def atomic_save(path: str | os.PathLike, save: Callable[[IO[bytes]], None]) -> None:
-    """Call ``save(handle)`` on a temporary file and move it over ``path`` (e.g. ``lambda f: torch.save(obj, f)``)."""
+    """Call ``save(handle)`` on a temporary file and move it over ``path`` (e.g. ``lambda f: torch.save(obj, f)``).
+
+    A write that fails inside ``save`` re-raises its ``OSError`` (so a full disk is a :class:`WriteError`) even
+    when ``save`` wrapped it in another exception.
+    """
     with atomic_open(path, "wb") as handle:
-        save(handle)
+        writer = _RecordingWriter(handle)
+        try:
+            save(writer)  # type: ignore[arg-type]
+        except Exception as exc:
+            if writer.error is not None and exc is not writer.error:
+                raise writer.error from exc
+            raise
