@@ -153,11 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     from asgl.data import DataError
+    from asgl.io import WriteError
     from asgl.training.trainer import NonFiniteLossError
 
     try:
         records = train_stage(load_params(args.params), args.dataset, args.method)
-    except (ParamsError, DataError, NonFiniteLossError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (ParamsError, DataError, NonFiniteLossError, ValueError, TypeError, FileNotFoundError,
+            WriteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for r in records:
