@@ -3,8 +3,10 @@
 The ``.pt`` file is ``torch.save`` of a dict of tensors with keys ``train_x``, ``train_y``, ``test_x``,
 ``test_y`` (optionally ``val_x``, ``val_y``). Samples are sample-major: images ``[N, C, H, W]``, event
 frames ``[N, T, 2, H, W]``, audio features / spike rasters ``[N, T, F]``; labels are int64 ``[N]``.
-Both files are written atomically; the tensors first, the manifest last, so a manifest always describes a
-complete tensor file.
+Both files are written atomically; the tensors first, the manifest last. The manifest records the sha256 of
+the tensor file (``tensor_sha256``) and of its own content (``manifest_sha256``): a tensor file that does not
+match its manifest (a bit flip, a truncation, a run killed between the two writes) is rebuilt by ``prepare``
+and refused by :func:`load_prepared`; a damaged manifest counts as absent.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ from typing import Any
 
 import torch
 
+from asgl.data.download import file_digest
+from asgl.data.errors import DataError
 from asgl.io import atomic_save, atomic_write_json
 
 TENSOR_KEYS = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
 FORMAT_VERSION = 1
+
+
+class CorruptCacheError(DataError):
+    """A prepared tensor file that is damaged or does not match its manifest."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,32 @@ def cache_paths(data_root: str | Path, dataset_id: str) -> tuple[Path, Path]:
     return folder / f"{dataset_id}.pt", folder / f"{dataset_id}.manifest.json"
 
 
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def read_manifest(data_root: str | Path, dataset_id: str) -> dict[str, Any] | None:
-    """The stored manifest, or None when absent/unreadable."""
+    """The stored manifest, or None when absent, unreadable or not matching its own ``manifest_sha256``
+    (required in any manifest :func:`write_prepared` wrote)."""
     _, manifest_path = cache_paths(data_root, dataset_id)
     try:
-        return json.loads(manifest_path.read_text())
+        manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(manifest, dict):
+        return None
+    written_here = {"manifest_sha256", "tensor_sha256", "format_version"} & set(manifest)
+    if written_here and manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        return None
+    return manifest
+
+
+def tensors_match(data_root: str | Path, dataset_id: str, manifest: dict[str, Any]) -> bool:
+    """True when the tensor file exists and its sha256 is the manifest's ``tensor_sha256``."""
+    pt_path, _ = cache_paths(data_root, dataset_id)
+    digest = manifest.get("tensor_sha256")
+    return bool(digest) and pt_path.exists() and file_digest(pt_path) == digest
 
 
 def manifest_matches(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
@@ -94,6 +121,8 @@ def write_prepared(data_root: str | Path, dataset_id: str, tensors: dict[str, to
                     dtypes={k: str(v.dtype).replace("torch.", "") for k, v in tensors.items()})
     contiguous = {k: v.contiguous() for k, v in tensors.items()}
     atomic_save(pt_path, lambda handle: torch.save(contiguous, handle))
+    manifest = json.loads(json.dumps(dict(manifest, tensor_sha256=file_digest(pt_path))))
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
     atomic_write_json(manifest_path, manifest)
     return pt_path
 
@@ -101,12 +130,25 @@ def write_prepared(data_root: str | Path, dataset_id: str, tensors: dict[str, to
 def load_prepared(data_root: str | Path, dataset_id: str) -> PreparedData:
     """Load ``<data_root>/prepared/<id>.pt`` with ``weights_only=True`` plus its manifest.
 
-    Raises FileNotFoundError (with the ``prepare`` command to run) when the cache is missing.
+    Raises FileNotFoundError (with the ``prepare`` command to run) when the cache is missing, and
+    :class:`CorruptCacheError` when the tensor file is damaged or does not match the manifest.
     """
     pt_path, _manifest_path = cache_paths(data_root, dataset_id)
     manifest = read_manifest(data_root, dataset_id)
     if manifest is None or not pt_path.exists():
         raise FileNotFoundError(f"no prepared cache for {dataset_id!r} under {pt_path.parent}; "
                                 f"run: python -m pipelines.prepare {dataset_id} --data-root {data_root}")
-    tensors = torch.load(pt_path, map_location="cpu", weights_only=True)
+    rebuild = f"rebuild it: python -m pipelines.prepare {dataset_id} --data-root {data_root} --force"
+    if "tensor_sha256" in manifest and not tensors_match(data_root, dataset_id, manifest):
+        raise CorruptCacheError(f"{pt_path}: prepared cache is truncated or corrupted (its sha256 differs from "
+                                f"the manifest's); {rebuild}")
+    try:
+        tensors = torch.load(pt_path, map_location="cpu", weights_only=True)
+    except (PermissionError, IsADirectoryError, FileNotFoundError):
+        raise
+    except Exception as exc:  # a damaged file can fail in any of the unpickler's steps (a seek: OSError EINVAL)
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        telling = next((line for line in lines if "Unsupported global" in line), lines[0] if lines else "")
+        raise CorruptCacheError(f"{pt_path}: prepared cache unreadable or unsafe for weights_only loading "
+                                f"({type(exc).__name__}: {telling[:200]}); {rebuild}") from None
     return PreparedData(manifest=manifest, **{k: tensors.get(k) for k in TENSOR_KEYS if k in tensors})

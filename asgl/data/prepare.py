@@ -9,7 +9,14 @@ from typing import Any
 
 import torch
 
-from asgl.data.cache import cache_paths, code_version, manifest_matches, read_manifest, write_prepared
+from asgl.data.cache import (
+    cache_paths,
+    code_version,
+    manifest_matches,
+    read_manifest,
+    tensors_match,
+    write_prepared,
+)
 from asgl.data.raw import ensure_raw, source_checksums
 from asgl.data.registry import get_spec
 
@@ -44,7 +51,8 @@ def prepare_dataset(dataset_id: str, data_root: str | Path, *, force: bool = Fal
     """Build ``<data_root>/prepared/<id>.pt`` + manifest unless an up-to-date one exists; return the ``.pt``.
 
     ``options`` override the spec defaults (e.g. ``time_steps=20``). The cache is rebuilt when the stored
-    manifest differs in params, source checksums, code version or format.
+    manifest differs in params, source checksums, code version or format, or when the tensor file does not
+    match the manifest's sha256 (damaged, or left by an interrupted run).
     """
     spec = get_spec(dataset_id)
     params = _params(spec, options)
@@ -53,7 +61,8 @@ def prepare_dataset(dataset_id: str, data_root: str | Path, *, force: bool = Fal
     wanted = {"dataset_id": spec.id, "params": params, "source_checksums": sources,
               "code_version": code_version(), "format_version": 1}
     pt_path, _ = cache_paths(data_root, spec.id)
-    if not force and pt_path.exists() and manifest_matches(read_manifest(data_root, spec.id), wanted):
+    stored = read_manifest(data_root, spec.id)
+    if not force and manifest_matches(stored, wanted) and tensors_match(data_root, spec.id, stored):
         return pt_path
     started = time.perf_counter()
     built: Built = spec.load_builder()(folder, params)
