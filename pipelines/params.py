@@ -78,7 +78,37 @@ def validate(params: Mapping[str, Any]) -> dict[str, Any]:
     for method in set(run["methods"]) | set(sweep.get("methods", [])):
         if method not in methods:
             raise ParamsError(f"params.yaml: method {method!r} is run but has no section methods.{method}")
+    _check_blocks(run["datasets"], datasets, sorted(set(run["methods"]) | set(sweep.get("methods", []))), methods)
     return dict(params)
+
+
+def _check_blocks(dataset_ids: list[str], datasets: Mapping[str, Any], method_names: list[str],
+                  methods: Mapping[str, Any]) -> None:
+    """The ``train``, ``prepare`` and method blocks against their owners (trainer, data registry, method
+    registry), so a mistyped key fails here, naming it, instead of stages later."""
+    import baselines  # noqa: F401  (registers the baseline methods)
+    from asgl.data import get_spec
+    from asgl.data.errors import UnknownDatasetError
+    from asgl.registry import get_method
+    from asgl.training.config import TrainConfig
+
+    for dataset in dataset_ids:
+        block = datasets[dataset]
+        try:
+            defaults = get_spec(dataset).defaults
+        except UnknownDatasetError as exc:
+            raise ParamsError(f"params.yaml: datasets.{dataset}: {exc}") from None
+        prepare = block.get("prepare") or {}
+        _check_keys(f"datasets.{dataset}.prepare", prepare, set(defaults))
+        try:
+            TrainConfig.from_dict(block["train"])
+        except (ValueError, TypeError) as exc:
+            raise ParamsError(f"params.yaml: datasets.{dataset}.{exc}") from None
+    for method in method_names:
+        try:
+            get_method(method).resolve_params(methods[method] or {})
+        except (ValueError, TypeError) as exc:
+            raise ParamsError(f"params.yaml: methods.{method}: {exc}") from None
 
 
 def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:

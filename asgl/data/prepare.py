@@ -17,8 +17,13 @@ from asgl.data.cache import (
     tensors_match,
     write_prepared,
 )
+from asgl.data.errors import DataError
 from asgl.data.raw import ensure_raw, source_checksums
 from asgl.data.registry import get_spec
+
+
+class UnknownOptionError(DataError, ValueError):
+    """A preparation option the dataset does not have (a ``DataError``, so the CLIs print one line)."""
 
 
 @dataclass
@@ -42,7 +47,7 @@ def fetch_dataset(dataset_id: str, data_root: str | Path, *, timeout: float = 30
 def _params(spec, options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - set(spec.defaults)
     if unknown:
-        raise ValueError(f"{spec.id}: unknown option(s) {sorted(unknown)}; valid: {sorted(spec.defaults)}")
+        raise UnknownOptionError(f"{spec.id}: unknown option(s) {sorted(unknown)}; valid: {sorted(spec.defaults)}")
     return {**spec.defaults, **options}
 
 
