@@ -51,10 +51,20 @@ def read_gesture_npy(path: Path) -> np.ndarray:
     return out
 
 
+def _check_events(path: Path, events: np.ndarray) -> np.ndarray:
+    """Refuse events off the 128×128 sensor (a corrupted file; framing would fail with an IndexError)."""
+    if len(events):
+        x, y = events["x"], events["y"]
+        if x.min() < 0 or y.min() < 0 or x.max() >= SENSOR[0] or y.max() >= SENSOR[1]:
+            raise CorruptFileError(path, f"event coordinates outside the {SENSOR[0]}×{SENSOR[1]} sensor "
+                                   f"(x {x.min()}..{x.max()}, y {y.min()}..{y.max()})")
+    return events
+
+
 def _frames(paths: list[Path], reader, framer: Framer) -> torch.Tensor:
     out = np.empty((len(paths), *framer.shape), np.uint8)
     for i, path in enumerate(paths):
-        out[i] = framer(reader(path))
+        out[i] = framer(_check_events(path, reader(path)))
     return torch.from_numpy(out)
 
 
