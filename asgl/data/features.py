@@ -19,8 +19,23 @@ import torchaudio
 from asgl.data.errors import CorruptFileError
 
 
+def _check_riff_size(path: Path) -> None:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+        actual = path.stat().st_size
+    except OSError as exc:
+        raise CorruptFileError(path, f"wav unreadable ({exc})") from None
+    if len(head) == 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        declared = int.from_bytes(head[4:8], "little") + 8
+        if declared not in (8, 0xFFFFFFFF + 8) and actual < declared:  # 0 / all ones: size left unset
+            raise CorruptFileError(path, f"wav truncated (its header says {declared} bytes, the file has {actual})")
+
+
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """(mono float32 waveform ``[L]``, sample rate) of a WAV file; :class:`CorruptFileError` if unreadable."""
+    """(mono float32 waveform ``[L]``, sample rate) of a WAV file; :class:`CorruptFileError` if unreadable or
+    shorter than its RIFF header says (libsndfile would silently return the samples that are there)."""
+    _check_riff_size(Path(path))
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
