@@ -26,3 +26,9 @@ bench: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check .
+
+# Fault-injection suite (docs/reliability.md): quick mode runs in `make test`; long mode adds the cases marked
+# faults_long (and slow) — 20+ kills per training backend, more corruption seeds, more attacks.
+faults-long: venv
+	$(PY) -m pytest tests/faults -m "faults_long or not faults_long" -q
