@@ -21,8 +21,19 @@ test: venv
 benchmark: venv
 	$(VENV)/bin/dvc repro
 
+# Performance suite (docs/performance.md). `bench-check` runs it, writes pytest-benchmark JSON and compares the
+# ratios to x.clone() with the stored baseline (fails beyond BENCH_MARGIN); BENCH_CHECK_ARGS=--update rewrites it.
+BENCH_JSON ?= .benchmarks/current.json
+BENCH_BASELINE ?= tests/bench/baseline/cpu-2threads.json
+BENCH_MARGIN ?= 0.25
+BENCH_CHECK_ARGS ?=
+
 bench: venv
 	$(PY) -m pytest tests/bench -m bench --benchmark-enable -q
+
+bench-check: venv
+	$(PY) -m pytest tests/bench -m bench --benchmark-enable -q --benchmark-json=$(BENCH_JSON)
+	$(PY) scripts/bench_check.py $(BENCH_JSON) --baseline $(BENCH_BASELINE) --margin $(BENCH_MARGIN) $(BENCH_CHECK_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,164 @@
+"""Shared fixtures of the performance suite (``make bench``; see docs/performance.md).
+
+Every benchmark is expressed as a ratio to ``x.clone()`` of a fixed memory-bound reference tensor measured in
+the same run (:class:`CloneReference`), so that results from machines of different speeds are comparable and
+a stored baseline (``tests/bench/baseline/``) can flag regressions. The ``bench_ratio`` fixture runs a callable
+under ``benchmark.pedantic`` and records ``ratio_to_clone`` (median / median) and ``ratio_to_clone_min``
+(min / min) in ``benchmark.extra_info``.
+
+``ASGL_BENCH_INJECT_SLOWDOWN=F`` (opt-in, for demonstrating the regression check) makes every benchmarked
+callable sleep ``F`` times its own duration after each call; library code has no such hook.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import torch
+
+BENCH_THREADS = 2
+CLONE_NUMEL = 8 * 2**20  # 32 MiB of float32: far beyond the per-core caches, so clone is memory-bound
+SLOWDOWN_ENV = "ASGL_BENCH_INJECT_SLOWDOWN"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py`` as a module (``scripts`` is not a package)."""
+    module_name = f"_asgl_bench_script_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def injected_slowdown() -> float:
+    """The factor from :data:`SLOWDOWN_ENV` (0 when unset); a malformed value raises."""
+    raw = os.environ.get(SLOWDOWN_ENV, "").strip()
+    if not raw:
+        return 0.0
+    factor = float(raw)
+    if factor < 0:
+        raise ValueError(f"{SLOWDOWN_ENV} must be >= 0, got {raw!r}")
+    return factor
+
+
+def with_slowdown(fn: Callable[[], Any], factor: float) -> Callable[[], Any]:
+    """``fn`` followed by a sleep of ``factor`` times its duration (``fn`` itself when ``factor`` is 0)."""
+    if factor <= 0:
+        return fn
+
+    def slowed() -> Any:
+        start = time.perf_counter()
+        result = fn()
+        time.sleep(factor * (time.perf_counter() - start))
+        return result
+
+    return slowed
+
+
+class CloneReference:
+    """Timer of ``x.clone()`` for a fixed float32 tensor of :data:`CLONE_NUMEL` elements.
+
+    Each :meth:`measure` adds one sample (the median of ``calls`` timed clones, after two warm-up calls) and
+    keeps every raw time; :attr:`seconds` is the median of the samples, :attr:`min_seconds` the fastest call.
+    Measured at session start and again after every benchmark, so the reference follows the machine's load.
+    """
+
+    def __init__(self, numel: int = CLONE_NUMEL, calls: int = 9) -> None:
+        self.x = torch.ones(numel, dtype=torch.float32)
+        self.calls = calls
+        self.samples: list[float] = []
+        self.raw: list[float] = []
+
+    def measure(self, rounds: int = 1) -> None:
+        for _ in range(rounds):
+            for _ in range(2):
+                self.x.clone()
+            times = []
+            for _ in range(self.calls):
+                start = time.perf_counter()
+                self.x.clone()
+                times.append(time.perf_counter() - start)
+            self.raw.extend(times)
+            self.samples.append(statistics.median(times))
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min_seconds(self) -> float:
+        return min(self.raw)
+
+
+@pytest.fixture(scope="session")
+def bench_threads():
+    """Torch and numba at :data:`BENCH_THREADS` threads for the session (restored afterwards)."""
+    previous_torch = torch.get_num_threads()
+    torch.set_num_threads(BENCH_THREADS)
+    previous_numba = None
+    try:
+        import numba
+
+        previous_numba = numba.get_num_threads()
+        numba.set_num_threads(min(BENCH_THREADS, numba.config.NUMBA_NUM_THREADS))
+    except (ImportError, ValueError):
+        pass
+    yield BENCH_THREADS
+    torch.set_num_threads(previous_torch)
+    if previous_numba is not None:
+        import numba
+
+        numba.set_num_threads(previous_numba)
+
+
+@pytest.fixture(scope="session")
+def clone_reference(bench_threads) -> CloneReference:
+    ref = CloneReference()
+    ref.measure(rounds=5)
+    return ref
+
+
+@pytest.fixture
+def bench_ratio(benchmark, clone_reference: CloneReference, bench_threads: int):
+    """``run(fn, rounds=…, warmup_rounds=…)``: benchmark ``fn`` and record its ratios to ``x.clone()``."""
+    factor = injected_slowdown()
+
+    def run(fn: Callable[[], Any], *, rounds: int, warmup_rounds: int = 2, **info: Any) -> Any:
+        result = benchmark.pedantic(with_slowdown(fn, factor), rounds=rounds, warmup_rounds=warmup_rounds,
+                                    iterations=1)
+        clone_reference.measure()
+        benchmark.extra_info.update(info)
+        benchmark.extra_info.update(threads=bench_threads, clone_ms=clone_reference.seconds * 1e3,
+                                    clone_numel=clone_reference.x.numel(), injected_slowdown=factor)
+        stats = getattr(benchmark, "stats", None)
+        if stats is not None and not benchmark.disabled:
+            benchmark.extra_info["ratio_to_clone"] = stats.stats.median / clone_reference.seconds
+            benchmark.extra_info["ratio_to_clone_min"] = stats.stats.min / clone_reference.min_seconds
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def bench_e2e() -> ModuleType:
+    """``scripts/bench_e2e.py`` (the model cases and the training step shared with the end-to-end script)."""
+    return load_script("bench_e2e")
+
+
+@pytest.fixture(scope="session")
+def bench_check() -> ModuleType:
+    """``scripts/bench_check.py`` (the regression comparator)."""
+    return load_script("bench_check")
