@@ -32,6 +32,13 @@ from asgl.spike import SpikeFunction
 RESETS = ("soft", "hard")
 
 
+def _all_finite(x: torch.Tensor) -> bool:
+    """True when ``x`` has no NaN or inf. One reduction (a NaN or inf makes the sum non-finite); the exact
+    element-wise test runs only when the sum is not finite, which a huge finite input can also cause."""
+    with torch.no_grad():
+        return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
 def draw_seed() -> int:
     """One 31-bit seed from torch's global generator: the whole noise mask of one forward call follows from it."""
     return int(torch.randint(0, 2**31 - 1, (1,)).item())
@@ -118,7 +125,7 @@ class LIF(nn.Module):
         if x.dim() < 3:
             raise ValueError(f"LIF expects a time-major input [T, B, ...] with at least 3 dimensions, "
                              f"got shape {tuple(x.shape)}")
-        if not torch.isfinite(x.detach()).all():
+        if not _all_finite(x):
             raise ValueError("LIF input contains NaN or inf; check the previous layer and the learning rate")
         backend = resolve_backend(self.backend, x, self.spike)
         seed = draw_seed() if self.spike.noise_rate() > 0.0 else 0

@@ -82,3 +82,12 @@ def test_bad_input_raises():
         lif(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="NaN"):
         lif(torch.full((2, 1, 1), float("nan")))
+
+
+def test_huge_but_finite_input_is_accepted_and_inf_is_not():
+    lif = _lif("soft", "autograd")
+    x = torch.full((2, 1, 4), 3e38)
+    assert lif(x).shape == x.shape
+    x[1, 0, 2] = float("inf")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        lif(x)
