@@ -82,8 +82,9 @@ def kill_in_write(run_dir: Path, backend: str, epoch: int) -> None:
 
 
 def kill_chain(run_dir: Path, backend: str, seed: int, kills: int) -> list[str]:
-    """Start, SIGKILL at a random point, restart … ``kills`` times, then let it finish; returns where each
-    kill landed (``startup``, ``epoch <e>`` + delay, ``final``)."""
+    """Start, SIGKILL at a random point, restart … up to ``kills`` times, then let it finish; returns where
+    each kill landed (``startup``, ``epoch <e>`` + delay, ``final``). A run that finishes before the next kill
+    lands ends the chain (restarting a finished run would never give a kill a chance to land)."""
     rng = random.Random(seed)
     landed: list[str] = []
     while len(landed) < kills:
@@ -102,6 +103,8 @@ def kill_chain(run_dir: Path, backend: str, seed: int, kills: int) -> list[str]:
         if proc.kill():
             landed.append(where)
             _check_after_kill(run_dir)
+        elif (run_dir / "metrics.json").exists():
+            break  # the run finished before this kill could land: nothing is left to interrupt
     _finish(run_dir, backend)
     return landed
 
@@ -113,7 +116,7 @@ def test_sigkill_during_training_resumes_to_identical_results(chain, tmp_path, r
     if write_epoch:
         kill_in_write(run_dir, backend, write_epoch)
     landed = kill_chain(run_dir, backend, seed, kills)
-    assert len(landed) == kills
+    assert 1 <= len(landed) <= kills, landed
     assert_same_run(references(backend), run_dir)
 
 
