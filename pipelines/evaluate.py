@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from asgl.io import atomic_write_json, atomic_write_text
-from pipelines.params import ParamsError, load_params
+from pipelines.params import ParamsError, all_methods, load_params, main_widths
 from pipelines.records import RESULTS, RUN_FIELDS, stage_record_path
 
 MEAN_FIELDS = ("train_throughput", "inference_throughput", "firing_rate", "activation_sparsity",
@@ -74,10 +74,10 @@ def aggregate(runs: pd.DataFrame, main_widths: dict[str, float]) -> dict[str, An
 
 def evaluate(params: dict[str, Any], results: Path = RESULTS) -> dict[str, Any]:
     """Collect, aggregate and write; returns the ``metrics.json`` content."""
-    methods = sorted(set(params["run"]["methods"]) | set((params.get("sweep") or {}).get("methods", [])))
+    methods = all_methods(params)
     runs = collect_records(results, params["run"]["datasets"], methods)
-    main_widths = {m: float(params["methods"][m].get("width", 1.0)) for m in methods}
-    summary = aggregate(runs, main_widths)
+    widths = main_widths(params)
+    summary = aggregate(runs, widths)
     atomic_write_text(results / "runs.csv", runs.to_csv(index=False))
     atomic_write_json(results / "metrics.json", summary)
     return summary

@@ -147,3 +147,13 @@ def runs_of(params: Mapping[str, Any], dataset: str, method: str) -> list[tuple[
                 if not same_as_main:
                     runs.append((float(width), seed))
     return runs
+
+
+def all_methods(params: Mapping[str, Any]) -> list[str]:
+    """Every method that runs: ``run.methods`` and ``sweep.methods``, sorted."""
+    return sorted(set(params["run"]["methods"]) | set((params.get("sweep") or {}).get("methods", [])))
+
+
+def main_widths(params: Mapping[str, Any]) -> dict[str, float]:
+    """Each running method's configured width (its main-table width; 1.0 when the section has none)."""
+    return {m: float(params["methods"][m].get("width", 1.0)) for m in all_methods(params)}

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from asgl.io import atomic_write_bytes, atomic_write_text
+from pipelines.params import all_methods, main_widths
 
 
 def _figure(n_panels: int):
@@ -156,14 +157,14 @@ def training_curves(runs: pd.DataFrame, main_widths: dict[str, float], out: Path
 def make_plots(runs: pd.DataFrame, params: dict[str, Any], results: Path) -> None:
     """Write every figure and its CSV twin to ``results/plots``."""
     out = results / "plots"
-    methods = sorted(set(params["run"]["methods"]) | set((params.get("sweep") or {}).get("methods", [])))
-    main_widths = {m: float(params["methods"][m].get("width", 1.0)) for m in methods}
+    methods = all_methods(params)
+    widths = main_widths(params)
     sweep_methods = (params.get("sweep") or {}).get("methods", []) or methods
     tables = {
         "accuracy_vs_width": accuracy_vs_width(runs, sweep_methods, out),
         "learned_width": learned_width(runs, out),
-        "firing_rate": firing_rates(runs, main_widths, out),
-        "training_curves": training_curves(runs, main_widths, out),
+        "firing_rate": firing_rates(runs, widths, out),
+        "training_curves": training_curves(runs, widths, out),
     }
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))

@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from asgl.io import atomic_write_text
-from pipelines.params import ParamsError, load_params
+from pipelines.params import ParamsError, load_params, main_widths
 from pipelines.records import RESULTS
 
 REFERENCE_FILE = Path("reference_results.yaml")
@@ -109,10 +109,9 @@ def make_tables(params: dict[str, Any], results: Path = RESULTS, reference_file:
         raise FileNotFoundError(f"{runs_csv}: missing; run `dvc repro evaluate` first")
     runs = pd.read_csv(runs_csv)
     reference = load_reference(reference_file)
-    methods = sorted(set(params["run"]["methods"]) | set((params.get("sweep") or {}).get("methods", [])))
-    main_widths = {m: float(params["methods"][m].get("width", 1.0)) for m in methods}
+    widths = main_widths(params)
     out = results / "tables"
-    write_table(main_table(runs, main_widths, reference), out / "main", index=False)
+    write_table(main_table(runs, widths, reference), out / "main", index=False)
     sweep_methods = (params.get("sweep") or {}).get("methods", [])
     if sweep_methods:
         write_table(robustness_table(runs, sweep_methods, reference), out / "robustness", index=True)

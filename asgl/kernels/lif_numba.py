@@ -22,8 +22,8 @@ runs the adjoint recursion in reverse time (``g_r`` is dL/dr_t, reaching it thro
 
 Neurons are processed in blocks of ``BLOCK`` (``prange`` over blocks, so both cores work); within a block the
 loop over neurons is branch-free float32 code that LLVM vectorises. Parameter gradients are accumulated per
-neuron over time and reduced in a fixed order afterwards, so results do not depend on threads or alignment. The exponential is evaluated by hand
-(:func:`_exp_neg`) because a libm call would stop vectorisation.
+neuron over time and reduced in a fixed order afterwards, so results do not depend on threads or alignment.
+The exponential is evaluated by hand (:func:`_exp_neg`) because a libm call would stop vectorisation.
 """
 
 from __future__ import annotations

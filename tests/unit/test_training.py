@@ -103,7 +103,8 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, backen
     with pytest.raises(KeyboardInterrupt):
         train(model, train_data, test_data, CONFIG, tmp_path / "cut", [*callbacks, Interrupt(2)])
     assert load_checkpoint(tmp_path / "cut")["epoch"] == 2
-    model, callbacks = make_model(seed=123, backend=backend)  # a different init: everything must come from the checkpoint
+    # a different init: everything must come from the checkpoint
+    model, callbacks = make_model(seed=123, backend=backend)
     resumed = train(model, train_data, test_data, CONFIG.replace(resume=True), tmp_path / "cut", callbacks)
 
     assert resumed.resumed_from_epoch == 2
