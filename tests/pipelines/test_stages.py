@@ -1,0 +1,107 @@
+"""Every stage's ``main()`` on a tiny profile: fetch → prepare → train → evaluate → tables, in a scratch folder."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines import evaluate, fetch, prepare, profile, tables, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tiny_params() -> dict:
+    params = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text())
+    params["run"].update(datasets=["digits"], methods=["asgl", "sg"], seeds=[0], workers=1)
+    params["sweep"] = {"methods": ["sg", "asgl"], "widths": [1.0, 10.0], "seeds": [0]}
+    digits = params["datasets"]["digits"]
+    digits["model_kwargs"]["width"] = 4
+    digits["train"].update(epochs=2, metrics_samples=32)
+    params["datasets"] = {"digits": digits}
+    return params
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A scratch project (params.yaml, reference file) in which the stages run end to end once."""
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "params.yaml").write_text(yaml.safe_dump(_tiny_params()))
+    (folder / "reference_results.yaml").write_text((ROOT / "reference_results.yaml").read_text())
+    mp = pytest.MonkeyPatch()
+    mp.chdir(folder)
+    mp.delenv("ASGL_DATA_ROOT", raising=False)
+    codes = {
+        "fetch": fetch.main(["digits", "--data-root", "data"]),
+        "prepare": prepare.main(["digits", "--data-root", "data", "--params", "params.yaml"]),
+        "train-sg": train.main(["--dataset", "digits", "--method", "sg"]),
+        "train-asgl": train.main(["--dataset", "digits", "--method", "asgl"]),
+        "evaluate": evaluate.main([]),
+        "tables": tables.main([]),
+    }
+    yield folder, codes
+    mp.undo()
+
+
+def test_every_stage_succeeds(workspace):
+    _, codes = workspace
+    assert codes == dict.fromkeys(codes, 0)
+
+
+def test_train_writes_a_record_per_run_and_the_run_folders(workspace):
+    folder, _ = workspace
+    records = json.loads((folder / "results/train/digits/sg.json").read_text())
+    assert sorted((r["width_init"], r["seed"]) for r in records) == [(1.0, 0), (10.0, 0)]
+    for r in records:
+        assert 0.0 <= r["accuracy"] <= 100.0 and r["firing_rate"] is not None and r["synops_effective"] > 0
+        run = folder / r["run_dir"]
+        assert {"config.json", "environment.json", "checkpoint.pt", "history.csv", "metrics.json"} <= {
+            p.name for p in run.iterdir()}
+    asgl = json.loads((folder / "results/train/digits/asgl.json").read_text())
+    assert all(r["final_widths"] for r in asgl), "ASGL runs record their learned widths"
+
+
+def test_evaluate_aggregates_and_tables_render(workspace):
+    folder, _ = workspace
+    runs = pd.read_csv(folder / "results/runs.csv")
+    assert len(runs) == 4 and set(runs["method"]) == {"sg", "asgl"}
+    metrics = json.loads((folder / "results/metrics.json").read_text())
+    assert set(metrics["robustness"]["digits"]["sg"]) == {"1", "10"}
+    assert metrics["main"]["digits"]["asgl"]["seeds"] == 1
+    main_md = (folder / "results/tables/main.md").read_text()
+    assert "ASGL" in main_md and "SG (fixed width)" in main_md
+    robustness = pd.read_csv(folder / "results/tables/robustness.csv")
+    assert "cifar100 asgl (paper)" in robustness.columns and list(robustness["width"][:1]) == [0.5]
+    assert (folder / "results/tables/main.tex").read_text().startswith("\\begin{tabular}")
+    for name in ("accuracy_vs_width", "learned_width", "firing_rate", "training_curves"):
+        assert (folder / f"results/plots/{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert not pd.read_csv(folder / f"results/plots/{name}.csv").empty
+
+
+def test_a_second_train_reuses_finished_runs(workspace, capsys):
+    folder, _ = workspace
+    record = folder / "results/train/digits/sg.json"
+    before = json.loads(record.read_text())
+    mtimes = {p: p.stat().st_mtime_ns for p in (folder / "results/runs/sg/digits").rglob("checkpoint.pt")}
+    mp = pytest.MonkeyPatch()
+    mp.chdir(folder)
+    try:
+        assert train.main(["--dataset", "digits", "--method", "sg"]) == 0
+    finally:
+        mp.undo()
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "finished runs must not be trained again"
+    after = json.loads(record.read_text())
+    assert [r["accuracy"] for r in after] == [r["accuracy"] for r in before]
+
+
+def test_stage_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert evaluate.main([]) == 2
+    assert "params.yaml: not found" in capsys.readouterr().err
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_tiny_params()))
+    assert evaluate.main([]) == 2
+    assert "train@digits-asgl" in capsys.readouterr().err
+    assert tables.main([]) == 2
+    assert "dvc repro evaluate" in capsys.readouterr().err
+    assert profile.main(["nonexistent"]) == 2
