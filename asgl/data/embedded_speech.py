@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.signal import lfilter
 
-from asgl.data.features import log_mel, standardise
-from asgl.data.splits import stratified_split
+from asgl.data.features import labelled_log_mel_split
 
 # kind, formants/band (Hz), nominal duration (s)
 PHONEMES: dict[str, tuple[str, tuple[float, ...], float]] = {
@@ -97,11 +95,6 @@ def build(raw_dir: Path | None, params: dict[str, Any]):
     rng = np.random.default_rng(params["seed"])
     labels = np.repeat(np.arange(len(WORDS)), params["per_class"])
     waves = np.stack([synthesise_word(WORDS[c], rng, rate, length) for c in labels])
-    feats = log_mel(waves, rate, sample_rate=rate, clip_seconds=params["clip_seconds"],
-                    n_mels=params["n_mels"], time_steps=params["time_steps"])
-    train, test = stratified_split(labels, params["test_fraction"], params["seed"])
-    (tr, te), stats = standardise(feats[train], feats[test])
-    y = torch.from_numpy(labels.astype(np.int64))
-    tensors = {"train_x": tr, "train_y": y[train], "test_x": te, "test_y": y[test]}
+    tensors, stats = labelled_log_mel_split(waves, labels, rate, params)
     return Built(tensors, list(WORD_NAMES), params["time_steps"], {"feature_stats": stats,
                                                                    "feature": "log-mel"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -96,3 +97,20 @@ def wav_files_to_features(paths: list[Path], *, sample_rate: int, clip_seconds: 
                             n_mels=n_mels, time_steps=time_steps)
             out[[start + i for i in idx]] = feats
     return out
+
+
+def labelled_log_mel_split(waves: np.ndarray, labels: np.ndarray, rate: int, params: dict[str, Any]
+                           ) -> tuple[dict[str, torch.Tensor], dict[str, list]]:
+    """The embedded audio sets' common tail: ``waves [N, samples]`` → log-mel ``[N, T, n_mels]``, a stratified
+    split by ``params["test_fraction"]`` and ``params["seed"]``, standardised with train statistics.
+
+    Returns the tensor dict (``train_x``, ``train_y``, ``test_x``, ``test_y``) and the feature statistics.
+    """
+    from asgl.data.splits import stratified_split
+
+    feats = log_mel(waves, rate, sample_rate=rate, clip_seconds=params["clip_seconds"],
+                    n_mels=params["n_mels"], time_steps=params["time_steps"])
+    train, test = stratified_split(labels, params["test_fraction"], params["seed"])
+    (tr, te), stats = standardise(feats[train], feats[test])
+    y = torch.from_numpy(labels.astype(np.int64))
+    return {"train_x": tr, "train_y": y[train], "test_x": te, "test_y": y[test]}, stats
