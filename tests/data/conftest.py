@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from asgl.data import registry
+from tests.http_ranges import send_range_headers
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -22,20 +23,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.files.get(self.path)
         rng = self.headers.get("Range")
         self.log.append({"path": self.path, "range": rng})
-        if body is None:
-            self.send_error(404)
-            return
-        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
-        if start >= len(body) and rng:
-            self.send_response(416)
-            self.end_headers()
-            return
-        self.send_response(206 if rng else 200)
-        if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        self.wfile.write(body[start:])
+        start = send_range_headers(self, body, rng)
+        if start is not None:
+            self.wfile.write(body[start:])
 
     def log_message(self, *args):
         pass

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import pytest
 import torch
 
+from tests.http_ranges import send_range_headers
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Metrics and history columns that measure time or memory, not results.
@@ -145,19 +147,9 @@ class _SlowHandler(BaseHTTPRequestHandler):
         body = self.files.get(self.path)
         rng = self.headers.get("Range") if self.settings["ranges"] else None
         self.log.append({"path": self.path, "range": self.headers.get("Range")})
-        if body is None:
-            self.send_error(404)
+        start = send_range_headers(self, body, rng)
+        if start is None:
             return
-        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
-        if rng and start >= len(body):
-            self.send_response(416)
-            self.end_headers()
-            return
-        self.send_response(206 if rng else 200)
-        if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
         chunk, delay = self.settings["chunk"], self.settings["delay"]
         try:
             for i in range(start, len(body), chunk):
