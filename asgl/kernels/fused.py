@@ -59,8 +59,8 @@ def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     xn = x2.numpy().reshape(-1)
     y = np.empty_like(xn)
     v = np.empty_like(xn)
-    lif_numba.lif_forward(xn, n_steps, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p),
-                          np.int64(key), prim, hard, scale, y, v)
+    forward, _ = lif_numba.kernels(prim, hard, scale, p > 0)
+    forward(xn, n_steps, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p), np.int64(key), y, v)
     return torch.from_numpy(y).reshape(x2.shape), torch.from_numpy(v).reshape(x2.shape)
 
 
@@ -68,10 +68,9 @@ def _numba_backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     from asgl.kernels import lif_numba
 
     gx = np.empty(v.numel(), dtype=np.float32)
-    g_w, g_d, g_t = lif_numba.lif_backward(gy.numpy().reshape(-1), v.numpy().reshape(-1), v.shape[0],
-                                           w.numpy(), s_inner, np.float32(decay),
-                                           np.float32(theta), np.float32(p), np.int64(key), prim, hard,
-                                           scale, gx)
+    _, backward = lif_numba.kernels(prim, hard, scale, p > 0)
+    g_w, g_d, g_t = backward(gy.numpy().reshape(-1), v.numpy().reshape(-1), v.shape[0], w.numpy(), s_inner,
+                             np.float32(decay), np.float32(theta), np.float32(p), np.int64(key), gx)
     g_width = torch.from_numpy(g_w.sum(0)).float()
     return torch.from_numpy(gx).reshape(v.shape), g_width, float(g_d.sum()), float(g_t.sum())
 
