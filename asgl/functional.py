@@ -60,8 +60,9 @@ def noisy_spike(x: torch.Tensor, smooth: torch.Tensor, binary_mask: torch.Tensor
     return smooth + binary_mask * (heaviside(x) - smooth).detach()
 
 
-def _lowbias32(h: torch.Tensor) -> torch.Tensor:
-    """Integer hash of 32-bit words held in int64 (Wellons' lowbias32); returns values in ``[0, 2³²)``."""
+def _lowbias32(h: torch.Tensor | int) -> torch.Tensor | int:
+    """Integer hash of 32-bit words held in int64 tensors or Python ints (Wellons' lowbias32); returns values in
+    ``[0, 2³²)``."""
     h = h ^ (h >> 16)
     h = (h * _HASH_MUL1) & _MASK32
     h = h ^ (h >> 15)
@@ -71,8 +72,7 @@ def _lowbias32(h: torch.Tensor) -> torch.Tensor:
 
 def seed_key(seed: int) -> int:
     """Mix a user seed into the 32-bit key added to every counter; the same on every backend."""
-    h = torch.tensor([seed & _MASK32], dtype=torch.int64)
-    return int(_lowbias32((h * _SEED_MUL) & _MASK32).item())
+    return int(_lowbias32(((seed & _MASK32) * _SEED_MUL) & _MASK32))
 
 
 def counter_uniform(seed: int, shape: tuple[int, ...], device: torch.device | str = "cpu") -> torch.Tensor:

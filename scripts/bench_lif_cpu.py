@@ -5,6 +5,10 @@ backend), our reference autograd loop, and snnTorch's ``Leaky`` (fast_sigmoid su
 users run it (a step loop). Also reports the bytes saved for backward per neuron-step, measured with
 ``torch.autograd.graph.saved_tensors_hooks`` (sum of the sizes of all tensors autograd keeps).
 
+A first row per shape, "memory floor", moves the same bytes as the fused kernel (24 per neuron-step, into
+freshly allocated outputs) with no arithmetic: the fused kernel's time divided by it says how far the kernel
+is from being bound by memory alone.
+
 Usage::
 
     python scripts/bench_lif_cpu.py [--threads 2] [--repeats 20] [--out results/bench_lif_cpu.json]
@@ -25,10 +29,12 @@ SHAPES = ((8, 32, 4096), (4, 16, 64, 32, 32))
 def saved_bytes(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> int:
     """Total bytes of the tensors autograd saves for backward during ``fn(x)`` (distinct storages once)."""
     seen: dict[int, int] = {}
+    pinned: list[torch.Tensor] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
         storage = t.untyped_storage()
         seen[storage.data_ptr()] = storage.nbytes()
+        pinned.append(t)  # keeps the address from being reused by a later tensor during the measurement
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
@@ -72,6 +78,39 @@ def make_snntorch() -> Callable[[torch.Tensor], torch.Tensor]:
     return run
 
 
+def make_traffic_floor() -> Callable[[torch.Tensor, torch.Tensor], None]:
+    """The fused kernel's memory traffic with no arithmetic: forward reads ``x`` and writes two fresh ``[T, N]``
+    arrays, backward reads two and writes one fresh array (24 bytes per neuron-step), in the same blocked
+    order and thread count as :mod:`asgl.kernels.lif_numba`. A lower bound for any fused kernel that
+    stores ``v`` and regenerates everything else."""
+    import numpy as np
+    from numba import njit, prange
+
+    from asgl.kernels.lif_numba import BLOCK
+
+    @njit(parallel=True, cache=False)
+    def stream(a, b, out1, out2, n_steps):
+        n = a.shape[0] // n_steps
+        for blk in prange((n + BLOCK - 1) // BLOCK):
+            lo = blk * BLOCK
+            m = min(n, lo + BLOCK) - lo
+            for t in range(n_steps):
+                base = t * n + lo
+                at, bt, o1, o2 = a[base:base + m], b[base:base + m], out1[base:base + m], out2[base:base + m]
+                for j in range(m):
+                    o1[j] = at[j] + bt[j]
+                    o2[j] = at[j]
+
+    def run(x: torch.Tensor, grad: torch.Tensor) -> None:
+        xs, gs, steps = x.numpy().reshape(-1), grad.numpy().reshape(-1), x.shape[0]
+        y, v = np.empty_like(xs), np.empty_like(xs)
+        stream(xs, xs, y, v, steps)
+        gx = np.empty_like(xs)
+        stream(gs, v, gx, gx, steps)
+
+    return run
+
+
 def fwd_bwd(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, grad: torch.Tensor) -> Callable[[], None]:
     def step() -> None:
         xx = x.detach().requires_grad_()
@@ -95,11 +134,16 @@ def run(threads: int, repeats: int) -> list[dict]:
         "asgl autograd loop": make_ours("autograd"),
         "snntorch Leaky (fast_sigmoid)": make_snntorch(),
     }
+    traffic_floor = make_traffic_floor()
     for shape in SHAPES:
         x = torch.randn(shape) * 1.5
         grad = torch.randn(shape)
         clone_s = time_call(lambda x=x: x.clone(), repeats)
         neuron_steps = x.numel()
+        floor_s = time_call(lambda x=x, grad=grad: traffic_floor(x, grad), repeats)
+        rows.append({"shape": list(shape), "neuron": "memory floor (same traffic, no arithmetic)",
+                     "fwd_bwd_ms": floor_s * 1e3, "clone_ms": clone_s * 1e3, "ratio_to_clone": floor_s / clone_s,
+                     "saved_bytes_per_neuron_step": 4.0})
         for name, fn in candidates.items():
             seconds = time_call(fwd_bwd(fn, x, grad), repeats)
             rows.append({

@@ -98,6 +98,16 @@ def test_counter_uniform_is_deterministic_and_uniform():
     assert (hist - 0.1).abs().max().item() < 0.01
 
 
+def test_seed_key_matches_the_tensor_hash_and_pinned_values():
+    """The key is computed on Python ints; it must equal lowbias32 on int64 tensors (what every backend's
+    mask derives from) and keep its values, or saved runs would stop reproducing their masks."""
+    seeds = [0, 1, 123, 2**31 - 2, 2**40 + 5, -3]
+    tensor_keys = [int(F._lowbias32((torch.tensor([s & 0xFFFFFFFF]) * 0x9E3779B9) & 0xFFFFFFFF).item())
+                   for s in seeds]
+    assert [F.seed_key(s) for s in seeds] == tensor_keys
+    assert tensor_keys[:3] == [0, 33350994, 191141868]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"width": 0.0}, "width"), ({"width": -1.0}, "width"), ({"width": math.inf}, "width"),
