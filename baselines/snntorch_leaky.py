@@ -33,8 +33,9 @@ the half-width at half-maximum (HWHM) of the surrogate derivative to that of our
 
 snnTorch's surrogates are closures (``surrogate.atan()`` returns ``inner``), which do not pickle; the adapter
 passes :class:`SnnTorchSurrogate`, a small picklable callable applying the same ``torch.autograd.Function``.
-``snn.SpikingNeuron.instances`` (a class-level list snnTorch appends every neuron to) keeps growing; the
-adapter leaves it alone and does not use ``init_hidden``.
+snnTorch appends every neuron to the class-level list ``snn.SpikingNeuron.instances`` (used only with
+``init_hidden=True``), which would keep every neuron ever built alive for the life of the process; the
+adapter does not use ``init_hidden`` and takes its neuron back out of that list.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ class SnnTorchLeaky(nn.Module):
                                spike_grad=SnnTorchSurrogate(surrogate, CONVERSIONS[surrogate](width)),
                                reset_mechanism=RESET_MECHANISMS[reset], reset_delay=reset_delay,
                                learn_beta=learn_decay, learn_threshold=learn_threshold)
+        instances = snn.SpikingNeuron.instances
+        instances[:] = [n for n in instances if n is not self.leaky]
 
     def width(self) -> torch.Tensor:
         """The width the surrogate was configured from (fixed)."""

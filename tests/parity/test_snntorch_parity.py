@@ -105,3 +105,15 @@ def test_threshold_equality_fires_only_in_ours():
     x = torch.ones(1, 1, 1)
     assert run(ours(1.0, 0.5, "hard"), x)[0].item() == 1.0
     assert run(theirs(1.0, 0.5, "hard", reset_delay=False), x)[0].item() == 0.0
+
+
+def test_adapter_does_not_leave_neurons_in_snntorchs_global_list():
+    """snnTorch appends every neuron to ``SpikingNeuron.instances``; the adapter takes its own back out, so
+    building models in a long-lived process does not keep them alive. Neurons built directly stay listed."""
+    before = len(snn.SpikingNeuron.instances)
+    neurons = [SnnTorchLeaky("atan") for _ in range(5)]
+    assert len(snn.SpikingNeuron.instances) == before
+    direct = snn.Leaky(beta=0.5)
+    assert snn.SpikingNeuron.instances[-1] is direct
+    snn.SpikingNeuron.instances.remove(direct)
+    assert all(isinstance(n, SnnTorchLeaky) for n in neurons)
