@@ -2,6 +2,11 @@
 
 Pattern: write to a temporary file in the destination folder, flush and ``fsync`` it, ``os.replace`` it over
 the destination (atomic on POSIX), then ``fsync`` the folder so the rename itself survives a crash.
+
+A process killed mid-write (SIGKILL, power loss) cannot remove its temporary file. Temporary names carry the
+writer's PID (``.<name>.<pid>.<random>.tmp``), and the next write to the same destination removes those
+whose writer no longer exists and that have not changed for :data:`STALE_AFTER_S` seconds (the age guard
+keeps a write from another machine sharing the folder, whose PID means nothing here, safe).
 """
 
 from __future__ import annotations
@@ -10,14 +15,45 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+STALE_AFTER_S = 600.0
+
 
 class WriteError(OSError):
     """A write that could not complete; the destination was left as it was."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(dest: Path, now: float | None = None) -> list[Path]:
+    """Delete ``dest``'s leftover temporary files from dead writers (see the module docstring); return them."""
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(\d+)\.[^.]+\.tmp$")
+    now = time.time() if now is None else now
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(dest.parent):
+            match = pattern.match(entry.name)
+            if not match or _pid_alive(int(match.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -40,7 +76,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
         raise ValueError(f"atomic_open supports modes 'wb' and 'w', not {mode!r}")
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    remove_stale_temporaries(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
