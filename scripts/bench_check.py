@@ -144,7 +144,8 @@ def make_baseline(current: Mapping[str, Mapping[str, float]], command: str, date
                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A baseline document from this run's ratios (sorted by name)."""
     return {
-        "description": "Ratios to x.clone() of a fixed 32 MiB float32 tensor, per benchmark of tests/bench "
+        "description": "Ratios to the copy of a fixed 32 MiB float32 tensor (x.clone() into a kept buffer), per "
+                       "benchmark of tests/bench "
                        "(scripts/bench_check.py compares runs against them).",
         "command": command,
         "date": date,

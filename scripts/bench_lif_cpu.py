@@ -157,6 +157,37 @@ def run(threads: int, repeats: int) -> list[dict]:
     return rows
 
 
+def kernel_only(repeats: int) -> list[dict]:
+    """Forward and backward numba kernels alone on preallocated arrays (no autograd, no allocation), sigmoid
+    primitive, soft reset, for ``p = 0.2`` (ASGL) and ``p = 0`` (the SG control's kernel)."""
+    import numpy as np
+
+    from asgl.kernels import lif_numba
+
+    rows = []
+    for shape in SHAPES:
+        steps, n = shape[0], int(np.prod(shape[1:]))
+        rng = np.random.default_rng(0)
+        x = (rng.standard_normal(steps * n) * 1.5).astype(np.float32)
+        gy = rng.standard_normal(steps * n).astype(np.float32)
+        y, v, gx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        for p in (0.2, 0.0):
+            forward, backward = lif_numba.kernels(lif_numba.SIGMOID, False, False, p > 0)
+            params = (steps, np.ones(1, np.float32), n, np.float32(0.5), np.float32(1.0), np.float32(p), np.int64(7))
+            fwd_args, bwd_args = (x, *params, y, v), (gy, v, *params, gx)
+            rows.append({"shape": list(shape), "p": p,
+                         "forward_ms": time_call(lambda f=forward, a=fwd_args: f(*a), repeats) * 1e3,
+                         "backward_ms": time_call(lambda b=backward, a=bwd_args: b(*a), repeats) * 1e3})
+    return rows
+
+
+def format_kernel_table(rows: list[dict]) -> str:
+    lines = ["| shape | p | forward kernel ms | backward kernel ms |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {r['p']} | {r['forward_ms']:.2f} | {r['backward_ms']:.2f} |")
+    return "\n".join(lines)
+
+
 def format_table(rows: list[dict]) -> str:
     lines = ["| shape | neuron | fwd+bwd ms | × x.clone() | bytes saved / neuron-step |", "|---|---|---|---|---|"]
     for r in rows:
@@ -172,11 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="optional JSON output path")
     args = parser.parse_args(argv)
     rows = run(args.threads, args.repeats)
+    kernels = kernel_only(args.repeats)
     print(format_table(rows))
+    print()
+    print(format_kernel_table(kernels))
     if args.out:
         from asgl.io import atomic_write_json
 
-        atomic_write_json(args.out, {"threads": args.threads, "rows": rows})
+        atomic_write_json(args.out, {"threads": args.threads, "rows": rows, "kernel_only": kernels})
 
 
 if __name__ == "__main__":
