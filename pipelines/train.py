@@ -96,7 +96,7 @@ def run_one(settings: dict[str, Any], root: str, results: str) -> dict[str, Any]
         model = build_model(settings["model"], neuron, **settings["model_kwargs"])
         callbacks = spec.make_callbacks(settings["method_params"])
         result = train(model, (data.train_x, data.train_y), (data.test_x, data.test_y), settings["train"], folder,
-                       callbacks, meta={"settings": settings})
+                       callbacks, meta={"settings": settings}, normalisation=data.manifest.get("normalisation"))
         metrics = result.metrics
     return make_record(settings, spec.display_name, metrics, folder)
 

@@ -19,6 +19,7 @@ LR_SCHEDULES = ("cosine", "constant")
 LOSSES = ("ce", "tet")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_DTYPES = ("float16", "bfloat16")
+AUGMENTATIONS = ("none", "cifar")  # asgl.training.augment
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class TrainConfig:
         eval_every: evaluate test accuracy every this many epochs (and always after the last).
         metrics_samples: test samples used for the workload metrics (sparsity, synops); ``0`` skips them.
         throughput_warmup: steps/batches excluded from throughput timing.
+        augment: train-time augmentation, ``"none"`` or ``"cifar"`` (crop, flip, AutoAugment, Cutout; see
+            :mod:`asgl.training.augment`; needs the dataset's normalisation).
     """
 
     epochs: int = 10
@@ -76,6 +79,7 @@ class TrainConfig:
     eval_every: int = 1
     metrics_samples: int = 512
     throughput_warmup: int = 2
+    augment: str = "none"
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -90,7 +94,8 @@ class TrainConfig:
             if value < 0 or (isinstance(value, float) and not math.isfinite(value)):
                 raise ValueError(f"train.{key} must be a finite number >= 0, got {value!r}")
         choices = {"optimizer": OPTIMIZERS, "neuron_optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES,
-                   "neuron_lr_schedule": LR_SCHEDULES, "loss": LOSSES, "device": DEVICES, "amp_dtype": AMP_DTYPES}
+                   "neuron_lr_schedule": LR_SCHEDULES, "loss": LOSSES, "device": DEVICES, "amp_dtype": AMP_DTYPES,
+                   "augment": AUGMENTATIONS}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"train.{key} must be one of {allowed}, got {getattr(self, key)!r}")

@@ -27,7 +27,7 @@ import itertools
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from asgl.metrics import (
 from asgl.training import batches as B
 from asgl.training import checkpoint as C
 from asgl.training import records as R
+from asgl.training.augment import batch_seed, build_augment
 from asgl.training.callbacks import Callback, RunContext
 from asgl.training.config import TrainConfig
 from asgl.training.distributed import DistContext, unwrap
@@ -103,8 +104,9 @@ def evaluate_accuracy(model: nn.Module, data, config: TrainConfig, device: torch
 
 
 def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
-    current = config.to_dict()
-    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k])
+    current, defaults = config.to_dict(), TrainConfig().to_dict()
+    changed = sorted(k for k in current
+                     if k not in RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k])
     if changed:
         raise ValueError(f"cannot resume: config changed since the checkpoint in {changed} "
                          f"(e.g. {changed[0]}: {saved.get(changed[0])!r} → {current[changed[0]]!r}); "
@@ -112,7 +114,8 @@ def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
 
 
 def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch: int, ctx: DistContext,
-           device: torch.device, optim: Optimisers, scaler, bar, run_dir: Path, last_good: int) -> dict[str, Any]:
+           device: torch.device, optim: Optimisers, scaler, bar, run_dir: Path, last_good: int,
+           augment: Callable[[torch.Tensor, int], torch.Tensor] | None) -> dict[str, Any]:
     """Train one epoch; returns the history fields it measured."""
     x_all, y_all = data
     wrapped.train()
@@ -123,7 +126,10 @@ def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch:
     batches = B.global_batches(x_all.shape[0], config.batch_size, config.seed, epoch, min_size=ctx.world_size)
     for step, batch in enumerate(batches):
         local = ctx.shard(batch)
-        x = B.model_input(x_all[local], config.time_major_input).to(device, non_blocking=True)
+        x = x_all[local]
+        if augment is not None:
+            x = augment(x, batch_seed(config.seed, epoch, step, ctx.rank))
+        x = B.model_input(x, config.time_major_input).to(device, non_blocking=True)
         y = y_all[local].to(device, non_blocking=True)
         with _autocast(device, config):
             logits = wrapped(x)
@@ -199,7 +205,7 @@ def _write_start(run_dir: Path, config: TrainConfig, meta: Mapping[str, Any] | N
 def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
           test_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig | Mapping[str, Any],
           run_dir: str | Path, callbacks: Sequence[Callback] = (), *, meta: Mapping[str, Any] | None = None,
-          dist: DistContext | None = None) -> RunResult:
+          dist: DistContext | None = None, normalisation: Mapping[str, Any] | None = None) -> RunResult:
     """Train ``model`` and evaluate it; see the module docstring for the files written.
 
     Args:
@@ -210,8 +216,11 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         callbacks: per-run callback instances (e.g. ``spec.make_callbacks(params)``).
         meta: free-form description stored in ``config.json`` (method, dataset, method params…).
         dist: process layout; default :meth:`DistContext.from_environment` (torchrun's variables).
+        normalisation: the prepared dataset's ``{"mean", "std"}`` (its manifest entry); needed by
+            ``config.augment == "cifar"``.
     """
     config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    augment = build_augment(config.augment, normalisation)
     for name, data in (("train_data", train_data), ("test_data", test_data)):
         B.check_data(name, data, config.time_major_input)
     ctx = dist or DistContext.from_environment()
@@ -257,7 +266,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
                     cb.on_epoch_start(run_ctx)
                 row = {"epoch": epoch + 1}
                 row.update(_epoch(net, wrapped, train_data, config, epoch, ctx, device, optim, scaler, bar,
-                                  run_dir, len(history)))
+                                  run_dir, len(history), augment))
                 for cb in callbacks:
                     cb.on_epoch_end(run_ctx)
                 evaluate = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs

@@ -9,7 +9,7 @@ from torch import nn
 
 from asgl.registry import get_method
 from asgl.training import Callback, NonFiniteLossError, TrainConfig, train
-from asgl.training.checkpoint import load_checkpoint
+from asgl.training.checkpoint import load_checkpoint, save_checkpoint
 
 T, F, K = 3, 6, 3
 # Exact-resume checks run on both CPU backends: the fused numba kernel is bit-identical across calls.
@@ -151,3 +151,56 @@ def test_tet_loss_and_static_inputs_train(tmp_path):
     config = CONFIG.replace(loss="tet", time_major_input=False, epochs=2, metrics_samples=0)
     result = train(Repeat(), *static, config, tmp_path)
     assert len(result.history) == 2 and "firing_rate" not in result.metrics
+
+
+class ImageNet(nn.Module):
+    """[B, 3, 8, 8] images → repeated over T → Linear → neuron → Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = TinyNet(get_method("sg").neuron_factory({}))
+        self.body.fc1 = nn.Linear(3 * 8 * 8, 12)
+
+    def forward(self, x):
+        flat = x.flatten(1)
+        return self.body(flat.unsqueeze(0).expand(T, *flat.shape))
+
+
+def test_cifar_augmentation_changes_training_and_resumes_exactly(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (50, 3, 8, 8), generator=g).float() / 255
+    x, y = (images - 0.5) / 0.25, torch.randint(0, K, (50,), generator=g)
+    train_data, test_data = (x[:40], y[:40]), (x[40:], y[40:])
+    norm = {"mean": [0.5] * 3, "std": [0.25] * 3}
+    config = CONFIG.replace(time_major_input=False, metrics_samples=0, epochs=3, augment="cifar")
+    with pytest.raises(ValueError, match="normalisation"):
+        train(ImageNet(), train_data, test_data, config, tmp_path / "no-stats")
+
+    torch.manual_seed(0)
+    full = train(ImageNet(), train_data, test_data, config, tmp_path / "full", normalisation=norm)
+    torch.manual_seed(0)
+    plain = train(ImageNet(), train_data, test_data, config.replace(augment="none"), tmp_path / "plain")
+    assert _strip(full.history) != _strip(plain.history)
+
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train(ImageNet(), train_data, test_data, config, tmp_path / "cut", [Interrupt(2)], normalisation=norm)
+    torch.manual_seed(5)
+    resumed = train(ImageNet(), train_data, test_data, config.replace(resume=True), tmp_path / "cut",
+                    normalisation=norm)
+    for (name, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert _strip(full.history) == _strip(resumed.history)
+
+
+def test_checkpoints_from_before_a_new_config_key_still_resume(tmp_path):
+    """A checkpoint whose saved config lacks a key added later (here ``augment``) resumes with its default."""
+    train_data, test_data = make_data()
+    model, callbacks = make_model("sg")
+    with pytest.raises(KeyboardInterrupt):
+        train(model, train_data, test_data, CONFIG, tmp_path, [*callbacks, Interrupt(1)])
+    saved = load_checkpoint(tmp_path)
+    del saved["config"]["augment"]
+    save_checkpoint(tmp_path, {k: v for k, v in saved.items() if k not in ("format", "sha256")})
+    result = train(model, train_data, test_data, CONFIG.replace(resume=True), tmp_path, callbacks)
+    assert result.resumed_from_epoch == 1
