@@ -10,12 +10,15 @@ Runs survive interruption: the stage's output folder is persistent (``persist: t
 finished run whose ``config.json`` matches is reused as it is, an unfinished one resumes from its last
 checkpoint (the trainer reaches the same final weights as an uninterrupted run), and a run folder written
 with different settings is cleared before the run starts again (its earlier version stays in DVC's cache).
+The settings include :func:`code_fingerprint`, so a run is reused or resumed only under the code that
+produced it: DVC reruns the stage when ``asgl/`` or ``baselines/`` change, and then every run trains again.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import shutil
 import sys
@@ -41,6 +44,21 @@ def _set_threads(threads: int) -> None:
         pass
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CODE_FOLDERS = ("asgl", "baselines")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """sha256 (first 16 hex) over the Python sources a run's result depends on (:data:`CODE_FOLDERS`)."""
+    digest = hashlib.sha256()
+    for folder in CODE_FOLDERS:
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def run_settings(params: dict[str, Any], dataset: str, method: str, width: float | None, seed: int,
                  prepared_meta: dict[str, Any]) -> dict[str, Any]:
     """Everything that determines one run, as plain data (also what ``config.json`` records as ``meta``)."""
@@ -60,7 +78,7 @@ def run_settings(params: dict[str, Any], dataset: str, method: str, width: float
     model_kwargs = {"num_classes": len(prepared_meta["class_names"]), **ds.get("model_kwargs", {})}
     return {"dataset": dataset, "method": method, "width": float(method_params.get("width", 1.0)), "seed": seed,
             "method_params": method_params, "model": ds["model"], "model_kwargs": model_kwargs, "train": train,
-            "synthetic": bool(prepared_meta.get("synthetic", False))}
+            "synthetic": bool(prepared_meta.get("synthetic", False)), "code": code_fingerprint()}
 
 
 def _same_settings(folder: Path, settings: dict[str, Any]) -> bool:

@@ -105,3 +105,16 @@ def test_stage_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert tables.main([]) == 2
     assert "dvc repro evaluate" in capsys.readouterr().err
     assert profile.main(["nonexistent"]) == 2
+
+
+def test_runs_train_again_when_the_code_changed(workspace, monkeypatch):
+    """A finished run is reused only under the code that produced it (the settings carry a source hash)."""
+    folder, _ = workspace
+    mtimes = {p: p.stat().st_mtime_ns for p in (folder / "results/runs/sg/digits").rglob("checkpoint.pt")}
+    assert len(train.code_fingerprint()) == 16
+    monkeypatch.setattr(train, "code_fingerprint", lambda: "0123456789abcdef")
+    monkeypatch.chdir(folder)
+    assert train.main(["--dataset", "digits", "--method", "sg"]) == 0
+    assert all(p.stat().st_mtime_ns != t for p, t in mtimes.items()), "runs of older code must train again"
+    saved = json.loads(next((folder / "results/runs/sg/digits").rglob("config.json")).read_text())
+    assert saved["meta"]["settings"]["code"] == "0123456789abcdef"
