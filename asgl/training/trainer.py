@@ -109,7 +109,8 @@ def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
                      if k not in RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k])
     if changed:
         raise ValueError(f"cannot resume: config changed since the checkpoint in {changed} "
-                         f"(e.g. {changed[0]}: {saved.get(changed[0])!r} → {current[changed[0]]!r}); "
+                         f"(e.g. {changed[0]}: {saved.get(changed[0], defaults[changed[0]])!r} → "
+                         f"{current[changed[0]]!r}); "
                          "use a new run directory")
 
 
