@@ -107,12 +107,11 @@ def _block_channels(s_inner, n_channels, lo, m):
 
 
 @njit(inline="always", **_KW)
-def _block_inverse_widths(w, s_inner, lo, m):
-    """``1 / w`` for each neuron of a block."""
+def _block_inverse_widths(w, ch):
+    """``1 / w`` for each neuron of a block, given each neuron's channel ``ch`` (:func:`_block_channels`)."""
     inverse = _F1 / w
-    ch = _block_channels(s_inner, w.shape[0], lo, m)
-    out = np.empty(m, dtype=np.float32)
-    for j in range(m):
+    out = np.empty(ch.shape[0], dtype=np.float32)
+    for j in range(ch.shape[0]):
         out[j] = inverse[ch[j]]
     return out
 
@@ -147,7 +146,7 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
             lo = b * BLOCK
             m = min(n, lo + BLOCK) - lo
             r = np.zeros(m, dtype=np.float32)
-            inv_w = _block_inverse_widths(w, s_inner, lo, m)
+            inv_w = _block_inverse_widths(w, _block_channels(s_inner, w.shape[0], lo, m))
             for t in range(n_steps):
                 base = t * n + lo
                 xt = x[base:base + m]
@@ -180,7 +179,8 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
             gw_el = np.zeros(m, dtype=np.float32)
             gd_el = np.zeros(m, dtype=np.float32)
             gt_el = np.zeros(m, dtype=np.float32)
-            inv_w = _block_inverse_widths(w, s_inner, lo, m)
+            ch = _block_channels(s_inner, n_channels, lo, m)
+            inv_w = _block_inverse_widths(w, ch)
             for t in range(n_steps - 1, -1, -1):
                 base = t * n + lo
                 vt = v_saved[base:base + m]
@@ -217,7 +217,6 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
                         g_t += gy * o
                     gt_el[j] += g_t
                     g_next[j] = g_v
-            ch = _block_channels(s_inner, n_channels, lo, m)
             acc_decay = 0.0
             acc_theta = 0.0
             for j in range(m):
