@@ -6,6 +6,11 @@ parameter) or by a spiking neuron (:func:`asgl.registry.is_spiking_neuron`: deca
 weights with SGD (momentum 0.9, weight decay) and the neuron parameters with Adam (3e-4, no weight decay);
 GUIDE §1 explains why the width's learning rate must scale with the step budget.
 
+Weight decay, as in the authors' code, applies to weight matrices and convolution kernels only: among the
+weights, a parameter ``p`` is decayed iff ``p.dim() ≥ 2``; biases and batch-norm scales and shifts (all 1-D)
+form a second parameter group of the same optimiser with ``weight_decay = 0``. The SGD update of a decayed
+``p`` is ``g ← ∇p + wd·p`` (then momentum); of an undecayed one ``g ← ∇p``.
+
 Learning-rate schedule per group: ``"cosine"`` anneals ``lr_k = lr · (1 + cos(π k / K)) / 2`` over all
 ``K = epochs · steps_per_epoch`` steps (stepped every iteration); ``"constant"`` keeps it.
 """
@@ -37,6 +42,11 @@ def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
     return weights, neurons
 
 
+def split_decay(params: list[nn.Parameter]) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """``(decayed, undecayed)``: weight matrices and kernels (``dim ≥ 2``), then biases and norm parameters."""
+    return [p for p in params if p.dim() >= 2], [p for p in params if p.dim() < 2]
+
+
 def neuron_parameter_names(model: nn.Module) -> list[str]:
     """Qualified names of the neuron parameters (for logs and tests)."""
     _, neurons = split_parameters(model)
@@ -44,15 +54,25 @@ def neuron_parameter_names(model: nn.Module) -> list[str]:
     return [name for name, p in model.named_parameters() if id(p) in ids]
 
 
+def _groups(params: list[nn.Parameter], weight_decay: float, split: bool) -> list[dict]:
+    """One group when ``split`` is off or there is no decay; otherwise the decayed group first and the
+    undecayed one (wd 0) second. Neuron parameters are never split: their own weight decay applies to all."""
+    if weight_decay == 0 or not split:
+        return [{"params": params, "weight_decay": weight_decay}]
+    decayed, undecayed = split_decay(params)
+    groups = [{"params": decayed, "weight_decay": weight_decay}, {"params": undecayed, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
 def _optimizer(kind: str, params: list[nn.Parameter], lr: float, weight_decay: float,
-               momentum: float, nesterov: bool) -> torch.optim.Optimizer:
+               momentum: float, nesterov: bool, split: bool = True) -> torch.optim.Optimizer:
     """torch's fused implementations (one kernel per parameter, no Python-level loop over the update's
     arithmetic): the same update rule, measured 13% faster per embedded training step on the CPU."""
+    groups = _groups(params, weight_decay, split)
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                               nesterov=nesterov and momentum > 0, fused=True)
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0, fused=True)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.Adam(groups, lr=lr, fused=True)
     raise ValueError(f"unknown optimizer {kind!r}")
 
 
@@ -100,7 +120,7 @@ def build_optimisers(model: nn.Module, config: TrainConfig, steps_per_epoch: int
     for name, params, kind, lr, wd, schedule in groups:
         if not params:
             continue
-        opt = _optimizer(kind, params, lr, wd, config.momentum, config.nesterov)
+        opt = _optimizer(kind, params, lr, wd, config.momentum, config.nesterov, split=name == "weights")
         out.optimizers[name] = opt
         if schedule == "cosine":
             out.schedulers[name] = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)

@@ -65,13 +65,37 @@ def test_param_groups_split_neuron_parameters_with_their_own_optimiser():
     assert isinstance(weights, torch.optim.SGD) and isinstance(neurons, torch.optim.Adam)
     assert weights.param_groups[0]["weight_decay"] == 5e-4 and weights.param_groups[0]["momentum"] == 0.9
     assert neurons.param_groups[0]["lr"] == 3e-4 and neurons.param_groups[0]["weight_decay"] == 0.0
-    ids = [{id(p) for p in o.param_groups[0]["params"]} for o in (weights, neurons)]
+    ids = [{id(p) for g in o.param_groups for p in g["params"]} for o in (weights, neurons)]
     assert not ids[0] & ids[1] and len(ids[0]) + len(ids[1]) == len(list(model.parameters()))
     assert set(optim.schedulers) == {"weights"}  # neurons: constant learning rate by default
     for _ in range(10):
         weights.step()  # no gradients: a no-op that keeps PyTorch's step-order check quiet
         optim.step_schedulers()
     assert weights.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_no_weight_decay_on_biases_and_batch_norm_parameters():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(3, 2))
+    config = TrainConfig(lr=0.1, momentum=0.0, weight_decay=0.5, neuron_weight_decay=0.0)
+    weights = build_optimisers(model, config, steps_per_epoch=1).optimizers["weights"]
+    decayed, undecayed = weights.param_groups
+    assert decayed["weight_decay"] == 0.5 and undecayed["weight_decay"] == 0.0
+    assert {id(p) for p in decayed["params"]} == {id(model[0].weight), id(model[3].weight)}
+    assert {id(p) for p in undecayed["params"]} == {id(p) for p in (model[0].bias, model[1].weight,
+                                                                   model[1].bias, model[3].bias)}
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # zero loss gradient: only the decay can move a parameter
+    weights.step()
+    for name, p in model.named_parameters():
+        expected = before[name] * (1 - 0.1 * 0.5) if p.dim() >= 2 else before[name]
+        torch.testing.assert_close(p.detach(), expected, msg=name)
+
+
+def test_neuron_weight_decay_applies_to_every_neuron_parameter():
+    model = nn.Sequential(nn.Linear(3, 4), LIF(ASGLSpike(width=2.0), learn_decay=True))
+    optim = build_optimisers(model, TrainConfig(neuron_weight_decay=0.1), steps_per_epoch=1)
+    assert [g["weight_decay"] for g in optim.optimizers["neurons"].param_groups] == [0.1]
 
 
 def test_a_model_without_neuron_parameters_has_one_optimiser():
