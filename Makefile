@@ -3,22 +3,35 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 
-.PHONY: venv test benchmark bench bench-check lint faults-long
+.PHONY: venv lock test benchmark bench bench-check lint faults-long gpu-check
 
 # glibc keeps freed memory instead of returning it to the kernel, so the multi-MB activations of each step are
 # not page-faulted in afresh (up to 2x per LIF layer here; docs/performance.md, "Allocator"). Override freely.
 export MALLOC_MMAP_THRESHOLD_ ?= 1073741824
 export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 
-$(STAMP): pyproject.toml
+# The environment is installed from the lock (docs/docker.md, "Locked environment"): every package, dev tools
+# included, at one version with its hashes; --no-deps so nothing outside the lock comes in, `pip check` to
+# prove the lock complete. The project itself goes in editable, built with the locked setuptools.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1 torchaudio==2.11.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Rewrites the lock from pyproject.toml for Linux x86_64, Python 3.11 (this machine and the Docker image).
+# uv keeps every pin of the current lock that still satisfies pyproject.toml; LOCK_ARGS="--upgrade-package
+# numpy" moves one package, LOCK_ARGS=--upgrade all of them.
+LOCK_ARGS ?=
+lock:
+	$(PY) -m uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" --quiet \
+		-o $(LOCK) $(LOCK_ARGS)
 
 test: venv
 	$(PY) -m pytest -q
