@@ -18,13 +18,14 @@ from asgl.models.base import NORMS, NeuronFactory, SpikingModel
 from asgl.models.mlp import SpikingMLP, mlp_snn, shd_net
 from asgl.models.readout import readout_mean
 from asgl.models.resnet import SpikingResNet, resnet18, resnet19, resnet_tiny
-from asgl.models.vgg import SpikingVGG, vgg_tiny, vggsnn
+from asgl.models.vgg import SpikingVGG, vgg13, vgg_tiny, vggsnn
 
 MODELS: MappingProxyType[str, Callable[..., SpikingModel]] = MappingProxyType({
     "resnet18": resnet18,
     "resnet19": resnet19,
     "resnet_tiny": resnet_tiny,
     "vggsnn": vggsnn,
+    "vgg13": vgg13,
     "vgg_tiny": vgg_tiny,
     "shd_net": shd_net,
     "mlp_snn": mlp_snn,
@@ -43,5 +44,5 @@ def build_model(name: str, neuron: NeuronFactory, **kwargs) -> nn.Module:
 __all__ = [
     "MODELS", "NORMS", "NeuronFactory", "SpikingAudioConvNet", "SpikingMLP", "SpikingModel", "SpikingResNet",
     "SpikingVGG", "audio_convnet", "audio_convnet_tiny", "build_model", "mlp_snn", "readout_mean", "resnet18",
-    "resnet19", "resnet_tiny", "shd_net", "vgg_tiny", "vggsnn",
+    "resnet19", "resnet_tiny", "shd_net", "vgg13", "vgg_tiny", "vggsnn",
 ]

@@ -1,12 +1,17 @@
-"""Spiking VGG for event frames: VGGSNN (CIFAR10-DVS, as in the TET and ASGL code) and a tiny variant.
+"""Spiking VGGs: VGGSNN (CIFAR10-DVS, as in the TET and ASGL code), VGG-13 (Tiny-ImageNet) and a tiny variant.
 
-Input: event frames ``[T, B, 2, H, W]`` (ON/OFF counts per time bin; a static ``[B, 2, H, W]`` is repeated
-over ``time_steps``); output: per-step logits ``[T, B, K]``.
+Input: event frames ``[T, B, 2, H, W]`` (ON/OFF counts per time bin) or images; a static ``[B, C, H, W]`` is
+repeated over ``time_steps`` (direct encoding); output: per-step logits ``[T, B, K]``.
 
 Layout: a configuration list of ints (``conv3×3 → BN → neuron`` with that many channels) and ``"A"``
 (2×2 average pool), then flatten and one Linear to ``K``::
 
     VGGSNN: 64, 128, A, 256, 256, A, 512, 512, A, 512, 512, A;  48×48 → 3×3×512 → Linear(4608 → K)
+    VGG-13: 64, 64, A, 128, 128, A, 256, 256, A, 512, 512, A, 512, 512, A;  64×64 → 2×2×512 → Linear(2048 → K)
+
+VGG-13 is Simonyan & Zisserman's configuration B (ten 3×3 convolutions) with batch norm, average instead of
+max pooling (pooled spikes stay accumulates for the next layer) and a single Linear classifier instead of the
+4096-4096 head, as spiking VGG-13s for Tiny-ImageNet are usually built; the authors did not release theirs.
 
 When ``pooled_size`` is given, an adaptive average pool to ``pooled_size × pooled_size`` precedes the
 flatten so any input size works (used by the tiny variant); otherwise the input side must be
@@ -25,6 +30,7 @@ from asgl.models.base import NeuronFactory, SpikingModel, make_norm
 
 POOL = "A"
 VGGSNN_CONFIG = (64, 128, POOL, 256, 256, POOL, 512, 512, POOL, 512, 512, POOL)
+VGG13_CONFIG = (64, 64, POOL, 128, 128, POOL, 256, 256, POOL, 512, 512, POOL, 512, 512, POOL)
 
 
 class SpikingVGG(SpikingModel):
@@ -77,6 +83,15 @@ def vggsnn(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, i
            time_steps: int = 10, norm: str = "tdbn") -> SpikingVGG:
     """VGGSNN for CIFAR10-DVS: input ``[T=10, B, 2, 48, 48]``, classifier Linear(3·3·512 → K)."""
     return SpikingVGG(neuron, VGGSNN_CONFIG, num_classes, in_channels, input_size, None, time_steps, norm)
+
+
+def vgg13(neuron: NeuronFactory, num_classes: int = 200, in_channels: int = 3, input_size: int = 64,
+          time_steps: int = 4, norm: str = "tdbn") -> SpikingVGG:
+    """VGG-13 for Tiny-ImageNet: input ``[B, 3, 64, 64]`` (or ``[T, B, 3, 64, 64]``), Linear(2·2·512 → K).
+
+    ``time_steps`` defaults to the cited T = 4.
+    """
+    return SpikingVGG(neuron, VGG13_CONFIG, num_classes, in_channels, input_size, None, time_steps, norm)
 
 
 def vgg_tiny(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, time_steps: int = 8,

@@ -28,13 +28,14 @@ SMALL = {
     "resnet18": ({"num_classes": 7, "time_steps": 2}, (2, 2, 3, 8, 8), 7),
     "resnet19": ({"num_classes": 5, "time_steps": 2}, (2, 2, 3, 8, 8), 5),
     "vggsnn": ({"num_classes": 10, "input_size": 16, "time_steps": 2}, (2, 2, 2, 16, 16), 10),
+    "vgg13": ({"num_classes": 12, "input_size": 32, "time_steps": 2}, (2, 2, 3, 32, 32), 12),
     "vgg_tiny": ({"num_classes": 11, "time_steps": 3}, (3, 4, 2, 20, 20), 11),
     "mlp_snn": ({"in_features": 12, "num_classes": 6, "depth": 4, "hidden": 16}, (5, 4, 12), 6),
     "shd_net": ({"num_classes": 20, "hidden": (32, 16)}, (6, 3, 700), 20),
     "audio_convnet": ({"in_features": 16, "num_classes": 4}, (4, 3, 16), 4),
     "audio_convnet_tiny": ({"in_features": 20, "num_classes": 8}, (4, 3, 20), 8),
 }
-STATIC = ("resnet_tiny", "resnet18", "resnet19", "vggsnn", "vgg_tiny")
+STATIC = ("resnet_tiny", "resnet18", "resnet19", "vggsnn", "vgg13", "vgg_tiny")
 
 
 def build(name: str, neuron=NEURON) -> nn.Module:
@@ -179,10 +180,12 @@ def test_threshold_norm_option_builds_and_runs(name):
         ("resnet18", {"num_classes": 100}, 11_220_132),
         ("resnet19", {"num_classes": 10}, 12_697_994),
         ("vggsnn", {"num_classes": 10}, 9_268_746),
+        # ten 3×3 convs (9 402 048) + BN γ, β (2·2 944) + Linear(2·2·512 → 200) with bias (409 800)
+        ("vgg13", {"num_classes": 200}, 9_817_736),
         # 40·128 + 2·128² (bias-free Linears) + 3·2·128 (BN γ, β) + 128·10 + 10
         ("mlp_snn", {"in_features": 40, "hidden": 128, "depth": 3}, 39_946),
     ],
-    ids=["resnet18-c10", "resnet18-c100", "resnet19-c10", "vggsnn-dvs", "mlp-by-hand"],
+    ids=["resnet18-c10", "resnet18-c100", "resnet19-c10", "vggsnn-dvs", "vgg13-tiny-imagenet", "mlp-by-hand"],
 )
 def test_paper_model_weight_counts(name, kwargs, expected):
     model = build_model(name, NEURON, **kwargs)
