@@ -15,7 +15,7 @@ from asgl.metrics import (
     energy_estimate,
     footprint_bytes,
     inference_throughput,
-    is_spike_input,
+    is_strict_spike_input,
     layer_synops,
     parameter_count,
     spiking_layers,
@@ -58,9 +58,17 @@ def test_linear_synops_effective_dense_and_kind():
     layer = nn.Linear(3, 2, bias=True)
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]))
-    assert layer_synops(layer, torch.tensor([[1.0, 0.0, 1.0]])) == (3, 6, True)
-    assert layer_synops(layer, torch.tensor([[0.5, 0.0, 2.0]])) == (3, 6, False)
-    assert is_spike_input(torch.tensor([0.0, 2.5, 2.5])) and is_spike_input(torch.tensor([-1.0, 0.0, 1.0]))
+    # non-zero inputs 0 and 2; column 0 has one non-zero weight, column 2 two: 3 effective of 6 dense pairs
+    spikes, analog = torch.tensor([[1.0, 0.0, 1.0]]), torch.tensor([[0.5, 0.0, 2.0]])
+    assert layer_synops(layer, spikes, True) == (3, 0, 3, 0, 6)
+    assert layer_synops(layer, spikes, False) == (0, 3, 3, 0, 6)  # the graph says analog, the values spikes
+    assert layer_synops(layer, analog, False) == (0, 3, 0, 3, 6)
+    # two underlying spikes behind input 0, three behind input 2: 2·1 + 3·2 accumulates
+    assert layer_synops(layer, analog, torch.tensor([[2.0, 0.0, 3.0]])) == (8, 0, 0, 3, 6)
+    with pytest.raises(ValueError, match="shape"):
+        layer_synops(layer, analog, torch.ones(3))
+    assert is_strict_spike_input(torch.tensor([-1.0, 0.0, 1.0]))
+    assert not is_strict_spike_input(torch.tensor([0.0, 2.5, 2.5]))  # scaled spikes: MACs for NeuroBench
 
 
 def test_conv_synops_count_padding_as_absent():
@@ -68,7 +76,7 @@ def test_conv_synops_count_padding_as_absent():
     with torch.no_grad():
         conv.weight.fill_(1.0)
     # input [1, 0, 1, 1]: windows (pad,1,0)=1, (1,0,1)=2, (0,1,1)=2, (1,1,pad)=2; dense 2+3+3+2
-    assert layer_synops(conv, torch.tensor([[[1.0, 0.0, 1.0, 1.0]]])) == (7, 10, True)
+    assert layer_synops(conv, torch.tensor([[[1.0, 0.0, 1.0, 1.0]]]), True) == (7, 0, 7, 0, 10)
 
 
 def test_synops_counter_energy_and_workload_per_sample():
@@ -82,9 +90,11 @@ def test_synops_counter_energy_and_workload_per_sample():
     summary = ops.summary(samples=2)
     # layer 0 (analog input): nonzero inputs 2 + 1 = 3, each meets one nonzero weight → 3 MACs; dense 2·4
     # layer 2 (spikes): one spike per sample × 1 weight → 2 ACs; dense 2·2
-    assert summary == {"effective_acs": 1.0, "effective_macs": 1.5, "dense_synops": 6.0}
+    assert summary == {"effective_acs": 1.0, "effective_macs": 1.5, "strict_acs": 1.0, "strict_macs": 1.5,
+                       "dense_synops": 6.0}
     energy = energy_estimate(summary)
     assert energy["energy_pj_per_sample"] == pytest.approx(E_AC_PJ * 1.0 + E_MAC_PJ * 1.5)
+    assert energy["strict_energy_pj_per_sample"] == energy["energy_pj_per_sample"]
     assert "0.9 pJ/AC" in energy["energy_model"] and "4.6 pJ/MAC" in energy["energy_model"]
 
     class Head(nn.Module):
