@@ -299,27 +299,18 @@ def test_base_image_is_pinned_with_a_digest_recipe():
     assert "imagetools inspect" in DOCS.read_text(encoding="utf-8")
 
 
-def test_torch_pins_match_pyproject():
-    wanted = {
-        req.split("==")[0]: req.split("==")[1]
-        for req in _pyproject()["project"]["dependencies"]
-        if req.split("==")[0] in {"torch", "torchvision", "torchaudio"}
-    }
-    assert len(wanted) == 3
-    runs = " ".join(rest for instruction, rest in _dockerfile_instructions() if instruction == "RUN")
-    for name, version in wanted.items():
-        assert f"{name}=={version}" in runs, f"the Dockerfile must install {name}=={version} (pyproject.toml)"
-
-
-def test_dependencies_are_installed_before_the_source_is_copied():
+def test_dependencies_are_installed_from_the_lock_before_the_source_is_copied():
+    """The lock's layer comes first, so editing the code reinstalls nothing (tests/unit/test_lock.py: its content)."""
     instructions = _dockerfile_instructions()
     copies = [(i, rest) for i, (instruction, rest) in enumerate(instructions) if instruction == "COPY"]
     source_copy = next(i for i, rest in copies if rest.split()[-2:-1] == ["."])
-    pyproject_copy = next(i for i, rest in copies if "pyproject.toml" in rest.split())
-    assert pyproject_copy < source_copy
+    lock_copy = next(i for i, rest in copies if "requirements.lock" in rest.split())
+    assert lock_copy < source_copy
     installs = [i for i, (kind, rest) in enumerate(instructions) if kind == "RUN" and "pip install" in rest]
-    assert any(pyproject_copy < i < source_copy for i in installs), "install the dependencies between the two copies"
+    assert any(lock_copy < i < source_copy and "-r requirements.lock" in instructions[i][1] for i in installs)
     assert any(i > source_copy and "--no-deps" in instructions[i][1] for i in installs)
+    runs = " ".join(rest for instruction, rest in instructions if instruction == "RUN")
+    assert not re.search(r"pip install [^&]*\b(torch|numpy|dvc)[=<>]", runs), "pins belong in the lock only"
 
 
 def test_image_runs_as_non_root_through_the_entrypoint():
