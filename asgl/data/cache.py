@@ -11,8 +11,11 @@ and refused by :func:`load_prepared`; a damaged manifest counts as absent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +128,34 @@ def write_prepared(data_root: str | Path, dataset_id: str, tensors: dict[str, to
     manifest["manifest_sha256"] = _manifest_digest(manifest)
     atomic_write_json(manifest_path, manifest)
     return pt_path
+
+
+def link_prepared(data_root: str | Path, source_id: str, dataset_id: str) -> Path:
+    """Make ``dataset_id``'s cache the prepared tensors of ``source_id`` (hard link, else copy); return its
+    ``.pt``. The manifest is ``source_id``'s with ``dataset_id`` and ``shares: source_id``."""
+    source_pt, _ = cache_paths(data_root, source_id)
+    target_pt, target_manifest = cache_paths(data_root, dataset_id)
+    manifest = read_manifest(data_root, source_id)
+    if manifest is None or not tensors_match(data_root, source_id, manifest):
+        raise CorruptCacheError(f"{source_pt}: no intact prepared cache of {source_id!r} to share with "
+                                f"{dataset_id!r}; run: python -m pipelines.prepare {source_id}")
+    temporary = target_pt.with_name(f".{target_pt.name}.{os.getpid()}.link")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        try:
+            os.link(source_pt, temporary)
+        except OSError:
+            shutil.copyfile(source_pt, temporary)
+        os.replace(temporary, target_pt)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    body.update(dataset_id=dataset_id, shares=source_id)
+    body["manifest_sha256"] = _manifest_digest(body)
+    atomic_write_json(target_manifest, body)
+    return target_pt
 
 
 def load_prepared(data_root: str | Path, dataset_id: str) -> PreparedData:

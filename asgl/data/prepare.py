@@ -1,4 +1,11 @@
-"""Top-level data API: fetch raw files, prepare (or reuse) the cache, load it."""
+"""Top-level data API: fetch raw files, prepare (or reuse) the cache, load it.
+
+An entry that ``shares`` another's data (``cifar10-t4`` → ``cifar10``) fetches into the shared entry's raw
+folder and leaves a ``SHARED.json`` note in its own (the folder DVC expects). Prepared with the options the
+shared entry's cache was built with (or when that cache does not exist yet), its ``.pt`` is a hard link to the
+shared entry's (a copy where the file system has no hard links): the same builder, options, sources and code
+make the same tensors, so the second id costs neither time nor disk. With other options it is built on its own.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +19,16 @@ import torch
 from asgl.data.cache import (
     cache_paths,
     code_version,
+    link_prepared,
     manifest_matches,
     read_manifest,
     tensors_match,
     write_prepared,
 )
 from asgl.data.errors import DataError
-from asgl.data.raw import ensure_raw, source_checksums
+from asgl.data.raw import data_source, ensure_raw, raw_dir, source_checksums
 from asgl.data.registry import get_spec
+from asgl.io import atomic_write_json
 
 
 class UnknownOptionError(DataError, ValueError):
@@ -41,7 +50,11 @@ def fetch_dataset(dataset_id: str, data_root: str | Path, *, timeout: float = 30
     spec = get_spec(dataset_id)
     if spec.embedded:
         return None
-    return ensure_raw(spec, data_root, timeout=timeout)
+    folder = ensure_raw(spec, data_root, timeout=timeout)
+    if spec.shares:
+        atomic_write_json(raw_dir(data_root, spec.id) / "SHARED.json",
+                          {"dataset_id": spec.id, "shares": spec.shares, "raw_files": f"raw/{spec.shares}"})
+    return folder
 
 
 def _params(spec, options: dict[str, Any]) -> dict[str, Any]:
@@ -62,13 +75,18 @@ def prepare_dataset(dataset_id: str, data_root: str | Path, *, force: bool = Fal
     spec = get_spec(dataset_id)
     params = _params(spec, options)
     folder = None if spec.embedded else ensure_raw(spec, data_root, allow_download=allow_download)
-    sources = source_checksums(spec, folder) if folder is not None else {}
+    sources = source_checksums(data_source(spec), folder) if folder is not None else {}
     wanted = {"dataset_id": spec.id, "params": params, "source_checksums": sources,
               "code_version": code_version(), "format_version": 1}
     pt_path, _ = cache_paths(data_root, spec.id)
     stored = read_manifest(data_root, spec.id)
     if not force and manifest_matches(stored, wanted) and tensors_match(data_root, spec.id, stored):
         return pt_path
+    if spec.shares:
+        shared = read_manifest(data_root, spec.shares)
+        if shared is None or shared.get("params") == params:
+            prepare_dataset(spec.shares, data_root, force=force, allow_download=allow_download, **options)
+            return link_prepared(data_root, spec.shares, spec.id)
     started = time.perf_counter()
     built: Built = spec.load_builder()(folder, params)
     x = built.tensors["train_x"]

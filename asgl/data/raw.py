@@ -3,10 +3,18 @@
 If every marker glob of the spec already matches, nothing is downloaded (files you already have win).
 Otherwise each remote file is taken from the folder (verified) or downloaded (resumed, verified), then
 extracted safely; nested per-class archives are extracted too.
+
+A remote without a published digest is verified by trust on first use: the sha256 of the first copy seen is
+written to ``FIRST_USE_FILE`` in the raw folder (with the URL and the date), and a later copy with another
+digest is refused with :class:`ChecksumMismatchError`. This detects a changed or damaged file, not a file that
+was already wrong the first time.
+
+An entry that ``shares`` another's data reads the other's raw folder.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from pathlib import Path
@@ -14,16 +22,40 @@ from typing import Any
 
 from asgl.data.archive import safe_extract
 from asgl.data.download import download, file_digest, verify_file
-from asgl.data.errors import DatasetUnavailableError
-from asgl.data.registry import DatasetSpec
+from asgl.data.errors import ChecksumMismatchError, DatasetUnavailableError
+from asgl.data.registry import DatasetSpec, RemoteFile, get_spec
 from asgl.io import atomic_write_json
 
 DIGEST_CACHE = ".sha256.json"
+FIRST_USE_FILE = "first-use-digests.json"
 
 
 def raw_dir(data_root: str | Path, dataset_id: str) -> Path:
     """``<data_root>/raw/<id>``."""
     return Path(data_root) / "raw" / dataset_id
+
+
+def data_source(spec: DatasetSpec) -> DatasetSpec:
+    """The spec whose raw files ``spec`` reads: the shared entry's, or ``spec`` itself."""
+    return get_spec(spec.shares) if spec.shares else spec
+
+
+def check_first_use(folder: Path, remote: RemoteFile, sha256: str) -> None:
+    """Record ``sha256`` for an unpublished remote the first time; afterwards require the same digest."""
+    record_path = folder / FIRST_USE_FILE
+    try:
+        records = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        records = {}
+    known = records.get(remote.filename)
+    if known is not None:
+        if known.get("sha256") != sha256:
+            raise ChecksumMismatchError(folder / remote.filename, "sha256 (recorded on first use in "
+                                        f"{record_path.name})", str(known.get("sha256")), sha256)
+        return
+    records[remote.filename] = {"sha256": sha256, "url": remote.url, "trust": "first use",
+                                "recorded": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    atomic_write_json(record_path, records)
 
 
 def markers_present(spec: DatasetSpec, folder: Path) -> bool:
@@ -36,20 +68,24 @@ def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool
     """Return the raw folder of ``spec`` once its markers are present, downloading/extracting if needed.
 
     Raises :class:`DatasetUnavailableError` (no network, downloads disabled, archive without the expected
-    files), :class:`ChecksumMismatchError` and :class:`CorruptFileError`.
+    files), :class:`ChecksumMismatchError` and :class:`CorruptFileError`. For an entry that shares another's
+    data, the other's folder is returned.
     """
+    spec = data_source(spec)
     folder = raw_dir(data_root, spec.id)
     if markers_present(spec, folder):
         return folder
     for remote in spec.remotes:
         path = folder / remote.filename
         if path.exists():
-            verify_file(path, md5=remote.md5, sha256=remote.sha256)
+            digest = verify_file(path, md5=remote.md5, sha256=remote.sha256)
         elif allow_download:
-            download(remote.url, path, dataset_id=spec.id, expected=spec.expected_files,
-                     md5=remote.md5, sha256=remote.sha256, timeout=timeout)
+            digest = download(remote.url, path, dataset_id=spec.id, expected=spec.expected_files,
+                              md5=remote.md5, sha256=remote.sha256, timeout=timeout)
         else:
             raise DatasetUnavailableError(spec.id, None, spec.expected_files, folder, "downloads disabled")
+        if not (remote.md5 or remote.sha256):
+            check_first_use(folder, remote, digest)
         if remote.extract:
             safe_extract(path, folder / remote.extract_to)
     for pattern in spec.nested_archives:

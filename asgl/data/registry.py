@@ -1,8 +1,19 @@
 """Dataset specs keyed by a stable id: where the raw files come from, what proves they are present, which
-builder turns them into tensors and with which default parameters."""
+builder turns them into tensors and with which default parameters.
+
+Checksums: ``md5``/``sha256`` of a remote are the publisher's own digests where the publisher lists them
+(CIFAR, Tiny-ImageNet, Medley-solos-DB on Zenodo, the figshare copies of the DVS sets, SHD's ``md5sums.txt``);
+a remote with neither is verified by trust on first use: its sha256 is recorded on the first download, next to
+the data (``asgl.data.raw.FIRST_USE_FILE``), and every later use must match it.
+
+An entry with ``shares`` set is the same data under a second id (e.g. ``cifar10-t4``: CIFAR-10 run at
+T = 4 beside ``cifar10`` at T = 2, as two rows of the tables). It reuses the shared entry's raw files and,
+when prepared with the same options, a hard link to its prepared tensors; see :mod:`asgl.data.prepare`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +30,8 @@ MEDLEY_CLASSES = ("clarinet", "distorted electric guitar", "female singer", "flu
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One downloadable raw file. ``md5``/``sha256`` None = no published checksum known (sha256 recorded)."""
+    """One downloadable raw file. ``md5``/``sha256``: the publisher's digests; both None = none published
+    (the sha256 is recorded on first download and checked afterwards)."""
 
     filename: str
     url: str
@@ -46,6 +58,7 @@ class DatasetSpec:
     licence: str = ""
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    shares: str = ""  # id of the entry whose raw files (and, with equal options, prepared tensors) this reuses
 
     @property
     def expected_files(self) -> list[str]:
@@ -77,7 +90,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
         homepage="https://www.cs.toronto.edu/~kriz/cifar.html", licence=_CIFAR_LICENCE),
     DatasetSpec(
         "tiny-imagenet", "image", "asgl.data.images:build_tiny_imagenet", {"dtype": "float16"},
-        remotes=(RemoteFile("tiny-imagenet-200.zip", "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+        remotes=(RemoteFile("tiny-imagenet-200.zip", "https://cs231n.stanford.edu/tiny-imagenet-200.zip",
                             md5="90528d7ca1a48142e341f4ef8d21d0de"),),
         markers=("tiny-imagenet-200/wnids.txt", "tiny-imagenet-200/val/val_annotations.txt"),
         homepage="https://www.kaggle.com/c/tiny-imagenet",
@@ -104,8 +117,10 @@ _SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         "shd", "speech", "asgl.data.spike_audio:build_hsd",
         {"time_steps": 100, "max_time": 1.4, "splits": "train,test"},
-        remotes=(RemoteFile("shd_train.h5.gz", _ZENKE + "shd_train.h5.gz"),
-                 RemoteFile("shd_test.h5.gz", _ZENKE + "shd_test.h5.gz")),
+        # md5: the digests of the publisher's md5sums.txt (next to the files), as quoted by independent public
+        # SHD loaders that fetch from the publisher's earlier host, compneuro.net; not re-read from that file here.
+        remotes=(RemoteFile("shd_train.h5.gz", _ZENKE + "shd_train.h5.gz", md5="d47c9825dee33347913e8ce0f2be08b0"),
+                 RemoteFile("shd_test.h5.gz", _ZENKE + "shd_test.h5.gz", md5="3062a80ec0c5719404d5b02e166543b1")),
         markers=("shd_train.h5", "shd_test.h5"),
         homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0"),
     DatasetSpec(
@@ -120,7 +135,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
         "speech-commands", "speech", "asgl.data.speech:build_speech_commands",
         {"sample_rate": 16000, "clip_seconds": 1.0, "n_mels": 32, "time_steps": 32, "dtype": "float16"},
         remotes=(RemoteFile("speech_commands_v0.02.tar.gz",
-                            "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
+                            "https://storage.googleapis.com/download.tensorflow.org/data/speech_commands_v0.02.tar.gz",
                             sha256="af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"),),
         markers=("validation_list.txt", "testing_list.txt", "yes/*.wav"),
         homepage="https://www.tensorflow.org/datasets/catalog/speech_commands", licence="CC BY 4.0"),
@@ -164,6 +179,18 @@ _SPECS: tuple[DatasetSpec, ...] = (
         synthetic=True, embedded=True),
 )
 
+
+
+def _shared(base: DatasetSpec, dataset_id: str, notes: str) -> DatasetSpec:
+    """A second id for ``base``'s data (same builder, defaults and remotes)."""
+    return dataclasses.replace(base, id=dataset_id, shares=base.id, notes=notes)
+
+
+_BY_ID = {spec.id: spec for spec in _SPECS}
+_SPECS += (
+    _shared(_BY_ID["cifar10"], "cifar10-t4", "CIFAR-10 for a second time-step setting (the paper profile: T = 4)"),
+    _shared(_BY_ID["cifar100"], "cifar100-t4", "CIFAR-100 for a second time-step setting (the paper profile: T = 4)"),
+)
 REGISTRY: dict[str, DatasetSpec] = {spec.id: spec for spec in _SPECS}
 REAL_IDS = tuple(s.id for s in _SPECS if not s.embedded)
 EMBEDDED_IDS = tuple(s.id for s in _SPECS if s.embedded)
