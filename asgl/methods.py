@@ -30,7 +30,7 @@ LIF_DEFAULTS: dict[str, Any] = {
     "decay": 0.5,
     "threshold": 1.0,
     "reset": "hard",
-    "learn_decay": False,
+    "learn_decay": True,
     "learn_threshold": False,
     "scale_output": False,
     "backend": "auto",

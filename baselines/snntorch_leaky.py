@@ -181,7 +181,7 @@ def make_sigmoid_neuron(params: Mapping[str, Any], channels: int | None = None) 
 
 
 DEFAULTS = {"width": 1.0, "decay": 0.5, "threshold": 1.0, "reset": "hard", "reset_delay": True,
-            "learn_decay": False, "learn_threshold": False}
+            "learn_decay": True, "learn_threshold": False}
 
 for _name, _make, _label in (("fast_sigmoid", make_fast_sigmoid_neuron, "fast sigmoid"),
                              ("atan", make_atan_neuron, "arctan"),
