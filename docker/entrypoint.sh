@@ -7,12 +7,34 @@
 #                   `python -m pytest -q`, `dvc stage list`, `dvc repro -f train@<dataset>-<method>`, `bash`
 #
 # Environment: ASGL_PROFILE, ASGL_STAGES, ASGL_DATA_ROOT (default /app/data),
-#              ASGL_DVC_LOCK_STORE (default results/dvc.lock; empty = keep dvc.lock inside the container).
+#              ASGL_DVC_LOCK_STORE (default results/dvc-<profile>.lock, one per profile; empty = keep
+#              dvc.lock inside the container),
+#              ASGL_GPU_PREFLIGHT (auto: before `dvc repro` of a profile that trains on CUDA; 1: always; 0: never).
 set -euo pipefail
 
 cd "${ASGL_APP_DIR:-/app}"
 
 log() { printf 'asgl-entrypoint: %s\n' "$*" >&2; }
+
+# 0) A user name for any uid.  Compose runs the container as the host user's uid, which the image's
+#    /etc/passwd does not know; getpass.getuser() (DVC opening the repository, torch's compile caches) then
+#    fails unless USER or LOGNAME is set.  Use the passwd name where there is one, else "uid<N>".
+user_name="$(id -un 2>/dev/null)" || user_name="uid$(id -u)"
+export USER="$user_name" LOGNAME="$user_name"
+
+# GPU preflight, before anything is downloaded: the default command (`dvc repro`) or an explicit `dvc repro`
+# of a profile that trains on CUDA stops here, in one line, if there is no usable GPU or the driver is too
+# old for the torch build (docker/gpu_preflight.py).
+preflight="${ASGL_GPU_PREFLIGHT:-auto}"
+if [[ "$preflight" == "1" ]]; then
+    python docker/gpu_preflight.py --require
+elif [[ "$preflight" == "auto" && -n "${ASGL_PROFILE:-}" ]] \
+        && [[ $# -eq 0 || ( "$1" == "dvc" && "${2:-}" == "repro" ) ]]; then
+    python docker/gpu_preflight.py --profile "profiles/${ASGL_PROFILE}.yaml"
+elif [[ "$preflight" != "0" && "$preflight" != "auto" ]]; then
+    log "error: ASGL_GPU_PREFLIGHT must be auto, 1 or 0, got '${preflight}'"
+    exit 2
+fi
 
 # 1) DVC without Git.  DVC needs a Git repository or `core.no_scm = true`, and the image has no .git
 #    (.dockerignore).  The image's system-level DVC config (DVC_SYSTEM_CONFIG_DIR) sets no_scm already; a
@@ -26,6 +48,14 @@ if [[ ! -e .git ]]; then
     elif [[ "$(dvc config --local core.no_scm 2>/dev/null || true)" != "true" ]]; then
         dvc config --local core.no_scm true
     fi
+fi
+
+# DVC's site cache (DVC_SITE_CACHE_DIR, a volume under compose) holds the hashes of the data it has already
+# read.  DVC files it under a key made of the repository path, the user and the mtime of .dvc/tmp/btime, a
+# file it creates on first use; every new container would create a new one and re-hash all data.  A fixed
+# mtime keeps the key, and so the cache, from one container to the next.
+if [[ ! -e .dvc/tmp/btime ]] && mkdir -p .dvc/tmp 2>/dev/null; then
+    touch -d @0 .dvc/tmp/btime
 fi
 
 # 2) Mounted folders must be writable by the container's user (compose.yaml runs as ASGL_UID:ASGL_GID).
@@ -42,9 +72,10 @@ done
 # 3) Keep dvc.lock with the results.  dvc.lock (repository root) records what produced the outputs; inside
 #    the container it would vanish with the container, and the train stages (persistent outputs) are not
 #    in DVC's run cache, so a fresh container would retrain everything.  dvc.lock becomes a link to a copy
-#    in the results folder (a bind mount under compose).  DVC reads and rewrites a linked dvc.lock in
-#    place, but rejects a dangling link, hence the seed: the image's dvc.lock, else an empty lock.
-lock_store="${ASGL_DVC_LOCK_STORE-results/dvc.lock}"
+#    in the results folder (a bind mount under compose), one per profile, so that the paper and the embedded
+#    runs never take each other's record.  DVC reads and rewrites a linked dvc.lock in place, but rejects a
+#    dangling link, hence the seed: the image's dvc.lock, else an empty lock.
+lock_store="${ASGL_DVC_LOCK_STORE-results/dvc-${ASGL_PROFILE:-default}.lock}"
 if [[ -n "$lock_store" && ! -L dvc.lock ]] && mkdir -p "$(dirname "$lock_store")" 2>/dev/null; then
     if [[ ! -s "$lock_store" ]]; then
         if [[ -f dvc.lock ]]; then

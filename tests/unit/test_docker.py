@@ -405,9 +405,19 @@ def test_entrypoint_runs_a_given_command(fake_app):
 
 def test_entrypoint_keeps_dvc_lock_with_the_results(fake_app):
     fake_app()
-    lock, store = fake_app.app / "dvc.lock", fake_app.app / "results" / "dvc.lock"
+    lock, store = fake_app.app / "dvc.lock", fake_app.app / "results" / "dvc-default.lock"
     assert lock.is_symlink() and lock.resolve() == store.resolve()
     assert store.read_text(encoding="utf-8").startswith("schema: '2.0'")
+
+
+def test_entrypoint_keeps_one_dvc_lock_per_profile(fake_app):
+    """The paper and the embedded runs share the results mount but never each other's record of what ran."""
+    fake_app(ASGL_PROFILE="embedded")
+    assert (fake_app.app / "dvc.lock").resolve() == (fake_app.app / "results" / "dvc-embedded.lock").resolve()
+    (fake_app.app / "dvc.lock").unlink()
+    fake_app(ASGL_PROFILE="paper", ASGL_GPU_PREFLIGHT="0")
+    assert (fake_app.app / "dvc.lock").resolve() == (fake_app.app / "results" / "dvc-paper.lock").resolve()
+    assert (fake_app.app / "results" / "dvc-embedded.lock").exists()
 
 
 def test_entrypoint_leaves_dvc_lock_alone_when_told(fake_app):
