@@ -221,8 +221,39 @@ def test_run_services_bind_mount_data_results_and_cache(name):
     assert volumes.get(CONTAINER_DATA_ROOT) == "./data"
     assert volumes.get(f"{APP}/results") == "./results"
     assert volumes.get(f"{APP}/.dvc/cache") == "./.dvc/cache"
-    host_data = _volumes(_service(name), {"ASGL_DATA_HOST": "/srv/asgl-data"})[CONTAINER_DATA_ROOT]
-    assert host_data == "/srv/asgl-data", "ASGL_DATA_HOST must choose the host data folder"
+    host = _volumes(_service(name), {"ASGL_DATA_HOST": "/srv/asgl-data", "ASGL_RESULTS_HOST": "/srv/out"})
+    assert host[CONTAINER_DATA_ROOT] == "/srv/asgl-data", "ASGL_DATA_HOST must choose the host data folder"
+    assert host[f"{APP}/results"] == "/srv/out", "ASGL_RESULTS_HOST must choose the host results folder"
+
+
+@pytest.mark.parametrize("name", RUN_SERVICES)
+def test_dvc_site_cache_lives_in_a_named_volume(name):
+    """DVC's hash cache must outlive the container, or every new one re-hashes the datasets."""
+    site = _dockerfile_env()["DVC_SITE_CACHE_DIR"]
+    assert _volumes(_service(name)).get(site) == "dvc-site-cache"
+    assert "dvc-site-cache" in _compose()["volumes"], "declare the named volume at the top level"
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert re.search(rf"chmod 1777 {re.escape(site)}", text), "any uid must be able to write the site cache"
+
+
+def test_services_pass_no_results_path():
+    """Where results go is the profile's business (params); the containers only mount the results root."""
+    for name in SERVICES:
+        for key, value in _environment(_service(name)).items():
+            assert "results" not in interpolate(value), f"{name}: {key}={value!r} assumes a results path"
+
+
+def test_gpu_preflight_setting_reaches_the_gpu_service():
+    env = _environment(_service("benchmark"))
+    assert interpolate(env["ASGL_GPU_PREFLIGHT"]) == "auto"
+    assert interpolate(env["ASGL_GPU_PREFLIGHT"], {"ASGL_GPU_PREFLIGHT": "0"}) == "0"
+
+
+def test_image_gives_any_uid_a_user_name():
+    env = _dockerfile_env()
+    assert env["USER"] and env["LOGNAME"], "docker exec bypasses the entrypoint: the image needs defaults"
+    text = ENTRYPOINT.read_text(encoding="utf-8")
+    assert 'export USER="$user_name" LOGNAME="$user_name"' in text
 
 
 def test_container_paths_agree_with_the_image():
