@@ -9,6 +9,11 @@ History row (one per epoch, ``history.csv`` and the checkpoint)::
 training batches (train mode), ``test_accuracy`` the accuracy of the test set in ``eval()`` (empty when not
 evaluated that epoch), learning rates as at the epoch's start, ``p/<name>`` and ``width/<name>`` the noise
 rate and the width (mean over channels) of every module exposing them, at the epoch's end.
+
+Log line (one per epoch when no progress bar is shown, :func:`epoch_line`)::
+
+    [<label>] epoch 3/30  loss 0.4123  train 87.50%  test 85.00%  1.9 s  width 0.41
+    (several layers: ``widths 0.38–0.45 (mean 0.41, 3 layers)``; ``test`` only when evaluated)
 """
 
 from __future__ import annotations
@@ -62,3 +67,30 @@ def write_history(run_dir: str | Path, rows: Iterable[Mapping[str, Any]]) -> Pat
     path = Path(run_dir) / HISTORY_NAME
     atomic_write_text(path, history_csv(rows))
     return path
+
+
+def widths_summary(row: Mapping[str, Any]) -> str:
+    """``"width 0.41"`` for one learned width, ``"widths 0.38–0.45 (mean 0.41, 3 layers)"`` for several,
+    ``""`` without any (the ``width/<name>`` entries of a history row)."""
+    widths = [float(v) for k, v in row.items() if k.startswith("width/") and v is not None]
+    if not widths:
+        return ""
+    if len(widths) == 1:
+        return f"width {widths[0]:.3g}"
+    return (f"widths {min(widths):.3g}–{max(widths):.3g} (mean {sum(widths) / len(widths):.3g}, "
+            f"{len(widths)} layers)")
+
+
+def epoch_line(row: Mapping[str, Any], epochs: int, label: str = "") -> str:
+    """One plain log line for a history row (module docstring): epoch, loss, accuracies, the epoch's training
+    time ``epoch_time_s``, learned widths."""
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    parts.append(f"loss {row['loss']:.4f}")
+    parts.append(f"train {100 * row['train_accuracy']:.2f}%")
+    if row.get("test_accuracy") is not None:
+        parts.append(f"test {100 * row['test_accuracy']:.2f}%")
+    parts.append(f"{row['epoch_time_s']:.1f} s")
+    widths = widths_summary(row)
+    if widths:
+        parts.append(widths)
+    return (f"[{label}] " if label else "") + "  ".join(parts)

@@ -18,6 +18,14 @@ Determinism: on CPU, a run is a function of ``(model init, data, config)``; ``re
 weights, optimiser and scheduler states, RNG states and history and reaches the same final weights and
 metrics as an uninterrupted run. A non-finite loss raises :class:`NonFiniteLossError` and leaves the last
 good checkpoint in place.
+
+Host–device synchronisation: a training step reads nothing back. Loss sums, correct predictions and the
+finiteness of the loss accumulate on the device (:class:`EpochTotals`) and are read once per epoch, which is
+also when a non-finite loss is detected (the steps after it in that epoch are wasted, never saved). What
+remains per step belongs to torch: ``GradScaler.step`` reads its inf check (float16 AMP only).
+
+Progress (rank 0): a tqdm bar when ``progress`` is on and stderr is a terminal; otherwise one plain line per
+epoch on stderr (:func:`asgl.training.records.epoch_line`), so container logs show hours-long runs advance.
 """
 
 from __future__ import annotations
@@ -41,10 +49,10 @@ from asgl.metrics import (
     ENERGY_MODEL,
     PeakMemory,
     ThroughputMeter,
-    count_correct,
     footprint_bytes,
     inference_throughput,
     parameter_count,
+    predictions,
     workload_metrics,
 )
 from asgl.training import batches as B
@@ -92,15 +100,16 @@ def evaluate_accuracy(model: nn.Module, data, config: TrainConfig, device: torch
     """Top-1 accuracy of ``model`` in ``eval()`` on ``data`` (restores the training flag)."""
     was_training = model.training
     model.eval()
-    correct = total = 0
+    correct = torch.zeros((), dtype=torch.int64, device=device)  # on the device: one read at the end
+    total = 0
     try:
         with torch.no_grad(), _autocast(device, config):
             for x, y in B.eval_batches(data, config.eval_batch_size, config.time_major_input, device):
-                correct += count_correct(model(x), y)
+                correct += (predictions(model(x)) == y).sum()
                 total += int(y.shape[0])
     finally:
         model.train(was_training)
-    return correct / total
+    return int(correct) / total
 
 
 def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
@@ -114,57 +123,111 @@ def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
                          "use a new run directory")
 
 
+class EpochTotals:
+    """One epoch's step statistics, summed on the device and read once (no host–device sync per step).
+
+    ``values`` (float64, on the training device) holds ``[Σ_b ℓ_b, Σ_b 𝟙[ŷ_b = y_b], clean steps, non-finite
+    steps, first non-finite loss]``: *clean steps* counts the steps before the first non-finite loss (so that
+    step is ``clean + 1``, 1-based) and the last entry keeps that loss's value. Samples are counted on the host.
+    """
+
+    CLEAN, BAD, FIRST = 2, 3, 4
+
+    def __init__(self, device: torch.device) -> None:
+        self.values = torch.zeros(5, dtype=torch.float64, device=device)
+        self.samples = 0
+
+    def add(self, loss_sum: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> None:
+        """Record one step: its summed loss ``Σ_b ℓ_b``, logits ``[T, B, K]``, targets ``[B]``."""
+        loss = loss_sum.detach().double()
+        bad = ~torch.isfinite(loss)
+        clean = self.values[self.BAD] == 0
+        correct = (predictions(logits.detach()) == target).sum().double()
+        self.values[self.FIRST] = torch.where(clean & bad, loss, self.values[self.FIRST])
+        self.values[:self.FIRST] += torch.stack([loss, correct, (clean & ~bad).double(), bad.double()])
+        self.samples += int(target.shape[0])
+
+    def read(self, ctx: DistContext) -> tuple[list[float], list[float]]:
+        """``(summed over ranks, this rank's)`` values followed by the sample count, in one transfer."""
+        mine = torch.cat([self.values, torch.tensor([self.samples], dtype=torch.float64).to(self.values.device)])
+        both = torch.cat([ctx.all_reduce_sum(mine), mine]).tolist()
+        return both[:mine.numel()], both[mine.numel():]
+
+
+def _non_finite(local: Sequence[float], epoch: int, config: TrainConfig, run_dir: Path,
+                last_good: int) -> NonFiniteLossError:
+    """The error for a recorded non-finite loss, naming epoch and step (1-based) of this rank's first one."""
+    mine = local[EpochTotals.BAD] > 0
+    where = (f"epoch {epoch + 1}, step {int(local[EpochTotals.CLEAN]) + 1}" if mine
+             else f"epoch {epoch + 1} on another rank")
+    kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
+            if last_good else "no checkpoint was written yet")
+    value = local[EpochTotals.FIRST] if mine else float("nan")
+    return NonFiniteLossError(f"non-finite training loss ({value}) at {where}; training stopped and {kept}; try a "
+                              f"lower learning rate (lr={config.lr}, neuron_lr={config.neuron_lr}) or gradient "
+                              "clipping (grad_clip)")
+
+
 def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch: int, ctx: DistContext,
            device: torch.device, optim: Optimisers, scaler, bar, run_dir: Path, last_good: int,
            augment: Callable[[torch.Tensor, int], torch.Tensor] | None) -> dict[str, Any]:
-    """Train one epoch; returns the history fields it measured."""
+    """Train one epoch; returns the history fields it measured.
+
+    Loss, correct predictions and the finiteness of the loss stay on the device during the epoch and are read
+    once at its end (:class:`EpochTotals`). A non-finite loss raises :class:`NonFiniteLossError` then, naming
+    its step, before anything of the epoch is saved; an error raised by a later step of the same epoch (e.g.
+    a layer refusing NaN input after the bad update) is reported as that non-finite loss.
+    """
     x_all, y_all = data
     wrapped.train()
     row: dict[str, Any] = optim.learning_rates()
     meter = ThroughputMeter(device, max(1, config.throughput_warmup))
-    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
+    totals = EpochTotals(device)
     started = time.perf_counter()
     batches = B.global_batches(x_all.shape[0], config.batch_size, config.seed, epoch, min_size=ctx.world_size)
-    for step, batch in enumerate(batches):
-        local = ctx.shard(batch)
-        x = x_all[local]
-        if augment is not None:
-            x = augment(x, batch_seed(config.seed, epoch, step, ctx.rank))
-        x = B.model_input(x, config.time_major_input).to(device, non_blocking=True)
-        y = y_all[local].to(device, non_blocking=True)
-        with _autocast(device, config):
-            logits = wrapped(x)
-            losses = per_sample_loss(config.loss, logits, y, config.tet_lambda, config.tet_phi)
-        loss_sum = losses.sum()
-        finite = ctx.all_reduce_sum(torch.isfinite(loss_sum.detach()).float().reshape(1).cpu())
-        if finite.item() < ctx.world_size:
-            where = f"epoch {epoch + 1}, step {step + 1}"
-            kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
-                    if last_good else "no checkpoint was written yet")
-            raise NonFiniteLossError(f"non-finite training loss ({loss_sum.item()}) at {where}; training stopped "
-                                     f"and {kept}; try a lower learning rate (lr={config.lr}, "
-                                     f"neuron_lr={config.neuron_lr}) or gradient clipping (grad_clip)")
-        loss = loss_sum * (ctx.world_size / batch.numel())
-        optim.zero_grad()
-        (scaler.scale(loss) if scaler else loss).backward()
-        if config.grad_clip > 0:
+    try:
+        for step, batch in enumerate(batches):
+            local = ctx.shard(batch)
+            x = x_all[local]
+            if augment is not None:
+                x = augment(x, batch_seed(config.seed, epoch, step, ctx.rank))
+            x = B.model_input(x, config.time_major_input).to(device, non_blocking=True)
+            y = y_all[local].to(device, non_blocking=True)
+            with _autocast(device, config):
+                logits = wrapped(x)
+                losses = per_sample_loss(config.loss, logits, y, config.tet_lambda, config.tet_phi)
+            loss_sum = losses.sum()
+            loss = loss_sum * (ctx.world_size / batch.numel())
+            optim.zero_grad()
+            (scaler.scale(loss) if scaler else loss).backward()
+            if config.grad_clip > 0:
+                if scaler:
+                    for opt in optim.optimizers.values():
+                        scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+            for opt in optim.optimizers.values():
+                scaler.step(opt) if scaler else opt.step()
             if scaler:
-                for opt in optim.optimizers.values():
-                    scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        for opt in optim.optimizers.values():
-            scaler.step(opt) if scaler else opt.step()
-        if scaler:
-            scaler.update()
-        optim.step_schedulers()
-        totals += torch.tensor([loss_sum.item(), count_correct(logits.detach(), y), y.shape[0]],
-                               dtype=torch.float64)
-        meter.step(batch.numel())
-        bar.update(1)
-        bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum.item() / max(1, y.shape[0]):.4f}", refresh=False)
-    totals = ctx.all_reduce_sum(totals)
-    row.update(loss=float(totals[0] / totals[2]), train_accuracy=float(totals[1] / totals[2]),
+                scaler.update()
+            optim.step_schedulers()
+            totals.add(loss_sum, logits, y)
+            meter.step(batch.numel())
+            bar.update(1)
+    except Exception as exc:
+        try:
+            local_values = totals.values.tolist()
+        except Exception:  # the device itself failed: report the original error
+            raise exc from None
+        if local_values[EpochTotals.BAD]:
+            raise _non_finite(local_values, epoch, config, run_dir, last_good) from exc
+        raise
+    summed, local_values = totals.read(ctx)
+    if summed[EpochTotals.BAD]:
+        raise _non_finite(local_values, epoch, config, run_dir, last_good)
+    samples = summed[-1]
+    row.update(loss=summed[0] / samples, train_accuracy=summed[1] / samples,
                epoch_time_s=time.perf_counter() - started, train_samples_per_s=meter.samples_per_second())
+    bar.set_postfix(epoch=epoch + 1, loss=f"{row['loss']:.4f}", refresh=False)
     return row
 
 
@@ -175,7 +238,9 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
     Keys: ``test_accuracy``, ``train_accuracy``, ``train_loss`` (last epoch), ``parameter_count``,
     ``footprint_bytes``, ``train_samples_per_s`` (last epoch), ``inference_samples_per_s``, and with
     ``metrics_samples > 0``: ``firing_rate``, ``firing_rate/<layer>``, ``activation_sparsity``,
-    ``effective_acs``, ``effective_macs``, ``dense_synops``, ``energy_pj_per_sample``, ``energy_model``.
+    ``effective_acs``, ``effective_macs`` (pooled spikes folded: accumulates), ``strict_acs``, ``strict_macs``
+    (NeuroBench's rule), ``dense_synops``, ``energy_pj_per_sample``, ``strict_energy_pj_per_sample``,
+    ``energy_model`` (see docs/metrics.md).
     """
     last = history[-1] if history else {}
     out: dict[str, Any] = {
@@ -256,7 +321,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     run_ctx = RunContext(net, start, config.epochs, ctx.rank, ctx.world_size)
     for cb in callbacks:
         cb.on_train_start(run_ctx)
-    show = config.progress and ctx.is_main and sys.stderr.isatty()
+    show = config.progress and ctx.is_main and sys.stderr.isatty()  # a bar on terminals, else one line per epoch
     bar = tqdm(total=(config.epochs - start) * steps, disable=not show, desc="train", dynamic_ncols=True)
     memory = PeakMemory(device)
     try:
@@ -282,6 +347,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
                         "scaler": scaler.state_dict() if scaler else {}, "rng": rng, "history": history,
                         "config": config.to_dict()})
                     R.write_history(run_dir, history)
+                    if not show:
+                        print(R.epoch_line(row, config.epochs, str(run_dir)), file=sys.stderr, flush=True)
     finally:
         bar.close()
     metrics: dict[str, Any] = {}

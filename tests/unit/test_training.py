@@ -204,3 +204,41 @@ def test_checkpoints_from_before_a_new_config_key_still_resume(tmp_path):
     save_checkpoint(tmp_path, {k: v for k, v in saved.items() if k not in ("format", "sha256")})
     result = train(model, train_data, test_data, CONFIG.replace(resume=True), tmp_path, callbacks)
     assert result.resumed_from_epoch == 1
+
+
+class Guarded(nn.Module):
+    """TinyNet whose hidden layer refuses non-finite input, as a layer with a finiteness guard would."""
+
+    def __init__(self, fail_at_call: int | None = None) -> None:
+        super().__init__()
+        self.body, self.calls, self.fail_at_call = make_model("sg")[0], 0, fail_at_call
+
+    def forward(self, x):
+        self.calls += 1
+        hidden = self.body.fc1(x)
+        if not torch.isfinite(hidden).all() or self.calls == self.fail_at_call:
+            raise ValueError("hidden input contains NaN or inf")
+        return self.body.fc2(self.body.neuron(hidden))
+
+
+class PoisonGuarded(Callback):
+    def on_epoch_start(self, ctx) -> None:
+        if ctx.epoch == 1:
+            with torch.no_grad():
+                ctx.model.body.fc2.weight[0, 0] = float("nan")
+
+
+def test_an_error_after_a_non_finite_loss_is_reported_as_that_loss(tmp_path):
+    """The non-finite loss of epoch 2, step 1 is read at the epoch's end; the update it made poisons fc1, so the
+    next step's guard raises first: the trainer names the loss, with the guard's error as its cause."""
+    train_data, test_data = make_data()
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 1\b") as info:
+        train(Guarded(), train_data, test_data, CONFIG, tmp_path, [PoisonGuarded()])
+    assert isinstance(info.value.__cause__, ValueError)
+    assert load_checkpoint(tmp_path)["epoch"] == 1
+
+
+def test_an_error_without_a_non_finite_loss_is_not_renamed(tmp_path):
+    train_data, test_data = make_data()
+    with pytest.raises(ValueError, match="hidden input"):
+        train(Guarded(fail_at_call=6), train_data, test_data, CONFIG, tmp_path)  # every loss was finite

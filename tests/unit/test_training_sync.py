@@ -1,0 +1,94 @@
+"""A training step reads nothing back from the device: the tensor → Python conversions of a run do not grow
+with the number of steps per epoch (on a GPU each one would make the host wait for the device)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import asgl
+from asgl.registry import get_method
+from asgl.training import TrainConfig, train
+
+T, F, K = 3, 6, 3
+CONVERSIONS = ("item", "__float__", "__bool__", "__int__", "tolist")
+PACKAGE = Path(asgl.__file__).parent
+OWN_CODE = (str(PACKAGE / "training"), str(PACKAGE / "metrics"))
+CONFIG = TrainConfig(epochs=2, batch_size=5, lr=0.05, neuron_lr=1e-2, time_major_input=True, progress=False,
+                     metrics_samples=10)
+
+
+class Conversions:
+    """Counts calls of the patched conversions, optionally only those made from files under ``folders``."""
+
+    def __init__(self, monkeypatch, folders: tuple[str, ...] | None = None) -> None:
+        self.calls: list[str] = []
+        self.folders = folders
+        for name in CONVERSIONS:
+            monkeypatch.setattr(torch.Tensor, name, self._wrap(name, getattr(torch.Tensor, name)))
+
+    def _wrap(self, name: str, original):
+        def counted(tensor, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if self.folders is None or caller.startswith(self.folders):
+                self.calls.append(f"{name} from {Path(caller).name}")
+            return original(tensor, *args, **kwargs)
+        return counted
+
+
+class PlainNet(nn.Module):
+    """Linear → ReLU → Linear on [T, B, F]: no spiking layer, so every conversion is the trainer's or torch's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(F, 8), nn.ReLU(), nn.Linear(8, K))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class SpikingNet(nn.Module):
+    def __init__(self, neuron) -> None:
+        super().__init__()
+        self.fc1, self.neuron, self.fc2 = nn.Linear(F, 8), neuron(), nn.Linear(8, K)
+
+    def forward(self, x):
+        return self.fc2(self.neuron(self.fc1(x)))
+
+
+def data(n_train: int):
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, K, (n_train + 10,), generator=g)
+    x = torch.randn(n_train + 10, T, F, generator=g) + y[:, None, None]
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])  # the same 10 test samples in every run
+
+
+def plain():
+    torch.manual_seed(0)
+    return PlainNet(), []
+
+
+def spiking():
+    torch.manual_seed(0)
+    spec = get_method("asgl")
+    params = spec.resolve_params({"width": 1.0, "p": 0.3, "backend": "autograd"})
+    return SpikingNet(spec.neuron_factory(params)), spec.make_callbacks(params)
+
+
+def conversions(monkeypatch, tmp_path: Path, build, n_train: int, folders) -> list[str]:
+    model, callbacks = build()
+    with monkeypatch.context() as patch:
+        counter = Conversions(patch, folders)
+        train(model, *data(n_train), CONFIG, tmp_path / f"n{n_train}", callbacks)
+    return counter.calls
+
+
+@pytest.mark.parametrize(("build", "folders"), [(plain, None), (spiking, OWN_CODE)],
+                         ids=["plain-net-everything", "asgl-net-trainer-and-metrics"])
+def test_conversions_per_epoch_do_not_grow_with_the_steps(monkeypatch, tmp_path, build, folders):
+    few = conversions(monkeypatch, tmp_path, build, 10, folders)  # 2 steps per epoch
+    many = conversions(monkeypatch, tmp_path, build, 40, folders)  # 8 steps per epoch
+    assert few, "the epoch's single read is a conversion: the counter must see it"
+    assert sorted(many) == sorted(few)
