@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: venv lock test benchmark bench bench-check lint faults-long gpu-check
+.PHONY: venv lock test benchmark bench bench-check lint faults-long gpu-check image
 
 # glibc keeps freed memory instead of returning it to the kernel, so the multi-MB activations of each step are
 # not page-faulted in afresh (up to 2x per LIF layer here; docs/performance.md, "Allocator"). Override freely.
@@ -62,6 +62,18 @@ bench-check: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# On a GPU host: the gpu-marked tests, the Triton kernel against the HBM floor and a few paper-profile training
+# steps per dataset, PASS/FAIL per part, in <= 8 minutes (scripts/gpu_check.py; e.g. GPU_CHECK_ARGS="--peak-gbps
+# 3350" on an H100 SXM). Without a GPU it stops with one line and a non-zero status.
+GPU_CHECK_ARGS ?=
+gpu-check: venv
+	$(PY) scripts/gpu_check.py $(GPU_CHECK_ARGS)
+
+# The Docker image with its identity: the commit it is built from (environment.json records it; the image has
+# no .git) and the project version as its tag (docs/docker.md).
+image:
+	ASGL_IMAGE_REVISION=$$(git rev-parse HEAD) docker compose build
 
 # Fault-injection suite (docs/reliability.md): quick mode runs in `make test`; long mode adds the cases marked
 # faults_long (and slow) — 20+ kills per training backend, more corruption seeds, more attacks.
