@@ -74,13 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def plan_parts(args: argparse.Namespace, work: Path, python: str = sys.executable) -> list[Part]:
-    """The three parts, with per-part limits that add up to the budget (tests 35 %, kernel 20 %, training 45 %)."""
+    """The three parts, with per-part limits that add up to the budget (tests 30 %, kernel 25 %, training 45 %)."""
     b = args.budget
     return [
         Part("tests", "gpu-marked tests", [python, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider",
-                                           "tests"], 0.35 * b),
+                                           "tests"], 0.30 * b),
         Part("kernel", "kernel vs HBM floor", [python, "scripts/bench_gpu.py", "--peak-gbps", str(args.peak_gbps),
-                                               "--out", str(work / "bench_gpu.json")], 0.20 * b),
+                                               "--out", str(work / "bench_gpu.json")], 0.25 * b),
         Part("training", "paper training steps", [python, "-m", "pipelines.plan", "--profile", "paper", "--device",
                                                   "cuda", "--steps", str(args.plan_steps), "--methods",
                                                   args.plan_methods, "--keep-going"], 0.45 * b),

@@ -503,7 +503,7 @@ def test_dockerignore_keeps_out(path):
     ["pyproject.toml", "README.md", "Makefile", "dvc.yaml", "params.yaml", "profiles/paper.yaml", ".dvc/config",
      ".dvcignore", "asgl/__init__.py", "asgl/data/registry.py", "pipelines/profile.py", "docker/entrypoint.sh",
      "tests/unit/test_docker.py", "compose.yaml", "docker/Dockerfile", ".dockerignore", "docs/docker.md",
-     "reference_results.yaml"],
+     "reference_results.yaml", "requirements.lock", "docker/gpu_preflight.py", "scripts/gpu_check.py"],
 )
 def test_dockerignore_keeps_in(path):
     assert not dockerignored(path, _dockerignore_patterns()), f"{path} is needed in the image but dockerignored"

@@ -105,7 +105,7 @@ def test_the_budget_bounds_every_part(tmp_path, capsys, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(gpu_check.time, "monotonic", lambda: clock[0])
     code, _, record = _check(tmp_path, capsys, slow)
-    assert timeouts == pytest.approx([0.35 * 480, 0.20 * 480, 480 - 400])
+    assert timeouts == pytest.approx([0.30 * 480, 0.25 * 480, 480 - 400])
     assert code == 0 and record["verdict"] == "PASS"
     clock[0] = 1000.0
     code, _, record = _check(tmp_path, capsys, slow, "--budget", "300")
