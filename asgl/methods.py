@@ -5,7 +5,8 @@ the spike function:
 
 * ``asgl`` — :class:`asgl.ASGLSpike`: ``o = H_w(u) + m ⊙ (Θ(u) − H_w(u))``, ``m ~ Bernoulli(1 − p)``,
   learnable width ``w``; ``p`` follows :class:`asgl.schedules.NoiseRateSchedule` through
-  :class:`asgl.training.callbacks.NoiseRateCallback`.
+  :class:`NoiseRateCallback` (defined here, with its method, so that looking a method up imports no
+  training code).
 * ``sg`` — :class:`asgl.FixedSurrogateSpike`: forward ``Θ(u)``, backward ``H_w'(u)`` with ``w`` frozen
   (ASGL with ``p = 0`` and a fixed width).
 
@@ -16,15 +17,17 @@ the comparison differs in the spike function only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
 from asgl.neuron import LIF
 from asgl.registry import MethodSpec, register_method
-from asgl.schedules import AUTHORS_MILESTONES
+from asgl.schedules import AUTHORS_MILESTONES, NoiseRateSchedule
 from asgl.spike import ASGLSpike, FixedSurrogateSpike
-from asgl.training.callbacks import NoiseRateCallback
+
+if TYPE_CHECKING:
+    from asgl.training.callbacks import RunContext
 
 LIF_DEFAULTS: dict[str, Any] = {
     "decay": 0.5,
@@ -52,6 +55,37 @@ def _channels(params: Mapping[str, Any], channels: int | None) -> int | None:
     return channels
 
 
+def asgl_spikes(model: nn.Module) -> list[ASGLSpike]:
+    """Every ASGL spike module of ``model`` whose ``p`` may change (fixed-surrogate controls excluded)."""
+    return [m for m in model.modules() if isinstance(m, ASGLSpike) and not isinstance(m, FixedSurrogateSpike)]
+
+
+class NoiseRateCallback:
+    """Set ``p`` of every :class:`ASGLSpike` from a :class:`NoiseRateSchedule` at each epoch start.
+
+    A callback in the sense of :mod:`asgl.training.callbacks` (the trainer calls its three hooks; the base
+    class is not needed, which keeps this module free of training imports). Reads ``p``, ``gamma`` and
+    ``milestones`` from the method's params section.
+    """
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.params = dict(params or {})
+        self.schedule = NoiseRateSchedule(p0=float(self.params.get("p", 0.2)),
+                                          gamma=float(self.params.get("gamma", 1.0)),
+                                          milestones=tuple(self.params.get("milestones", (0.0,))))
+
+    def on_train_start(self, ctx: RunContext) -> None:
+        pass
+
+    def on_epoch_start(self, ctx: RunContext) -> None:
+        p = self.schedule.at_epoch(ctx.epoch, ctx.epochs)
+        for spike in asgl_spikes(ctx.model):
+            spike.set_noise_rate(p)
+
+    def on_epoch_end(self, ctx: RunContext) -> None:
+        pass
+
+
 def make_asgl_neuron(params: Mapping[str, Any], channels: int | None = None) -> nn.Module:
     """LIF with an :class:`ASGLSpike` of learnable width (per layer, or per channel with ``per_channel``)."""
     spike = ASGLSpike(width=params["width"], p=params["p"], channels=_channels(params, channels),
@@ -72,7 +106,6 @@ ASGL = register_method(MethodSpec(
     display_name="ASGL",
     family="asgl",
     make_neuron=make_asgl_neuron,
-    params_section="asgl",
     defaults={"width": 1.0, "p": 0.2, "gamma": 1.0, "milestones": list(AUTHORS_MILESTONES),
               "primitive": "sigmoid", "parameterisation": "slope", "per_channel": False, **LIF_DEFAULTS},
     callbacks=(NoiseRateCallback,),
@@ -84,7 +117,6 @@ SG = register_method(MethodSpec(
     display_name="SG (fixed width)",
     family="surrogate",
     make_neuron=make_sg_neuron,
-    params_section="sg",
     defaults={"width": 1.0, "primitive": "sigmoid", "per_channel": False, **LIF_DEFAULTS},
     description="The paper's control: same LIF, fixed sigmoid surrogate of the same width, p = 0.",
 ))

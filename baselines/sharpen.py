@@ -98,7 +98,6 @@ register_method(MethodSpec(
     display_name="Whetstone sharpening",
     family="sharpen",
     make_neuron=make_sharpen_neuron,
-    params_section="sharpen",
     defaults={"width": 1.0, "primitive": "rectangle", "start": 0.2, "end": 0.8,
               **{**LIF_DEFAULTS, "backend": "autograd"}},
     callbacks=(SharpenCallback,),

@@ -188,5 +188,5 @@ for _name, _make, _label in (("fast_sigmoid", make_fast_sigmoid_neuron, "fast si
                              ("sigmoid", make_sigmoid_neuron, "sigmoid")):
     register_method(MethodSpec(
         name=f"snntorch-{_name}", display_name=f"snnTorch Leaky ({_label})", family="snntorch",
-        make_neuron=_make, params_section=f"snntorch-{_name}", defaults=DEFAULTS, requires=(REQUIREMENT,),
+        make_neuron=_make, defaults=DEFAULTS, requires=(REQUIREMENT,),
         description=f"snnTorch's Leaky neuron with its {_label} surrogate, width matched by HWHM."))

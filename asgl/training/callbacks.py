@@ -10,6 +10,9 @@ The trainer calls, on every rank,
 A callback must derive what it does from ``(ctx.epoch, ctx.epochs)`` (and the model), not from state it
 accumulates: that is what makes ``resume=True`` reach the same result as an uninterrupted run. Callbacks are
 plain classes instantiated per run as ``cls(params)`` with the method's resolved params section.
+
+A method's own callbacks live with the method (ASGL's ``NoiseRateCallback`` in :mod:`asgl.methods`; it is
+re-exported here for existing imports).
 """
 
 from __future__ import annotations
@@ -20,8 +23,7 @@ from typing import Any
 
 from torch import nn
 
-from asgl.schedules import NoiseRateSchedule
-from asgl.spike import ASGLSpike, FixedSurrogateSpike
+from asgl.methods import NoiseRateCallback, asgl_spikes  # noqa: F401  (re-exported; defined with ASGL)
 
 
 @dataclass
@@ -64,26 +66,3 @@ class Callback:
 
     def on_epoch_end(self, ctx: RunContext) -> None:
         pass
-
-
-def asgl_spikes(model: nn.Module) -> list[ASGLSpike]:
-    """Every ASGL spike module of ``model`` whose ``p`` may change (fixed-surrogate controls excluded)."""
-    return [m for m in model.modules() if isinstance(m, ASGLSpike) and not isinstance(m, FixedSurrogateSpike)]
-
-
-class NoiseRateCallback(Callback):
-    """Set ``p`` of every :class:`ASGLSpike` from a :class:`NoiseRateSchedule` at each epoch start.
-
-    Reads ``p``, ``gamma`` and ``milestones`` from the method's params section.
-    """
-
-    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        super().__init__(params)
-        self.schedule = NoiseRateSchedule(p0=float(self.params.get("p", 0.2)),
-                                          gamma=float(self.params.get("gamma", 1.0)),
-                                          milestones=tuple(self.params.get("milestones", (0.0,))))
-
-    def on_epoch_start(self, ctx: RunContext) -> None:
-        p = self.schedule.at_epoch(ctx.epoch, ctx.epochs)
-        for spike in asgl_spikes(ctx.model):
-            spike.set_noise_rate(p)

@@ -1,4 +1,4 @@
-"""Every registered method (asgl, sg and all baselines) honours the neuron contract."""
+"""Every registered method (asgl, sg, the baselines and any installed plugin) honours the neuron contract."""
 
 import pickle
 
@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-import baselines  # noqa: F401  (registers the baseline methods)
 from asgl.registry import (
     MethodSpec,
     MissingRequirementError,
@@ -40,7 +39,8 @@ def inputs() -> torch.Tensor:
 
 
 def test_the_registry_holds_the_paper_methods_and_the_baselines():
-    assert {"asgl", "sg", "sharpen", "snntorch-fast_sigmoid", "snntorch-atan", "snntorch-sigmoid"} <= set(METHODS)
+    assert {"asgl", "sg", "dspike", "sharpen", "snntorch-fast_sigmoid", "snntorch-atan",
+            "snntorch-sigmoid"} <= set(METHODS)
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -106,10 +106,17 @@ def test_two_instances_share_no_state(name):
 def test_callbacks_run_on_a_model(name):
     spec = get_method(name)
     model = build(name)
+    callbacks = spec.make_callbacks()
+    for callback in callbacks:
+        callback.on_train_start(RunContext(model, 0, 3))
     for epoch in range(3):
-        for callback in spec.make_callbacks():
-            callback.on_epoch_start(RunContext(model, epoch, 3))
-    model(inputs()).sum().backward()
+        ctx = RunContext(model, epoch, 3)
+        for callback in callbacks:
+            callback.on_epoch_start(ctx)
+        model(inputs()).sum().backward()
+        for callback in callbacks:
+            callback.on_epoch_end(ctx)
+        assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
 
 
 def test_strict_registry():
@@ -118,18 +125,18 @@ def test_strict_registry():
         register_method(spec)
     with pytest.raises(ValueError, match=r"unknown method 'nope'.*'asgl'"):
         get_method("nope")
-    with pytest.raises(ValueError, match=r"params\.sg: unknown key"):
+    with pytest.raises(ValueError, match=r"methods\.sg: unknown key"):
         spec.resolve_params({"widht": 2.0})
-    with pytest.raises(TypeError, match=r"params\.sg\.width"):
+    with pytest.raises(TypeError, match=r"methods\.sg\.width"):
         spec.resolve_params({"width": "2"})
     with pytest.raises(ValueError, match="module-level"):
-        MethodSpec("x", "X", "test", make_neuron=lambda params: nn.Identity(), params_section="x")
+        MethodSpec("x", "X", "test", make_neuron=lambda params: nn.Identity())
     with pytest.raises(AttributeError):
         spec.name = "other"
 
 
 def test_missing_requirement_names_the_pip_command():
-    spec = MethodSpec("needs-missing", "N", "test", make_neuron=_identity, params_section="n",
+    spec = MethodSpec("needs-missing", "N", "test", make_neuron=_identity,
                       requires=(("surely_not_installed_pkg", "surely-not-installed==1.0"),))
     with pytest.raises(MissingRequirementError, match=r"pip install 'surely-not-installed==1\.0'"):
         spec.build_neuron()
