@@ -172,6 +172,29 @@ def test_compose_has_the_three_services():
         assert services[name]["build"]["context"] == "."
 
 
+# Keys of the Compose specification used or plausible here: a misspelt key (``volume:``, ``enviroment:``) is
+# ignored by YAML but rejected by `docker compose config`, which these tests may not have.
+TOP_LEVEL_KEYS = {"name", "services", "volumes", "networks", "configs", "secrets", "include"}
+SERVICE_KEYS = {"image", "build", "user", "group_add", "init", "shm_size", "volumes", "environment", "deploy",
+                "command", "entrypoint", "working_dir", "ports", "depends_on", "profiles", "restart", "env_file",
+                "ulimits", "ipc", "runtime", "devices", "healthcheck", "labels", "networks", "stop_signal"}
+
+
+def test_compose_keys_follow_the_specification():
+    data = _compose()
+    unknown = {key for key in data if not key.startswith("x-")} - TOP_LEVEL_KEYS
+    assert not unknown, f"compose.yaml: unknown top-level keys {sorted(unknown)}"
+    for name, service in data["services"].items():
+        unknown = set(service) - {"<<"} - SERVICE_KEYS
+        assert not unknown, f"compose.yaml: service {name!r} has unknown keys {sorted(unknown)}"
+        assert set(service.get("build", {})) <= {"context", "dockerfile", "args"}
+    for name, service in data["services"].items():
+        for spec in service.get("volumes", []):
+            source = spec.split(":", 1)[0]
+            if not source.startswith(("${", ".", "/")):
+                assert source in data.get("volumes", {}), f"{name}: named volume {source!r} is not declared"
+
+
 def test_every_compose_variable_has_a_default():
     """No `${VAR}` without a default: an unset variable must never turn into an empty value silently."""
     text = COMPOSE.read_text(encoding="utf-8")
