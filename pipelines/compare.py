@@ -1,0 +1,259 @@
+"""``asgl-bench compare METHOD``: train one method as the table does, then compare it with the table's runs.
+
+The method is trained with the table's own machinery (:mod:`pipelines.train`: the same run settings, run
+identity, trainer and executor), on the datasets, seeds and budgets of the active ``params.yaml``, into its
+own results folder (``<results_dir>/compare/<method>/``, never the table's). It is then compared, per
+dataset, with the committed reference runs (``<results_dir>/runs.csv``, one row per run with ``dataset``,
+``method``, ``seed``, ``width_init``, ``accuracy`` (percent), ``firing_rate``, ``energy_uj``):
+
+* accuracy: mean over seeds with its 95 % CI (:func:`pipelines.stats.mean_ci`);
+* paired difference against ASGL and against SG at their main-table widths, over the seeds both have
+  (``d_s = acc_new(s) − acc_ref(s)``, :func:`pipelines.stats.paired_ci`), and a verdict at 95 %:
+  ``better`` / ``no different`` / ``worse`` (:func:`pipelines.stats.verdict`);
+* mean firing rate and energy per sample (µJ), with the references' alongside.
+
+With ``sweep``, every width of ``sweep.widths`` is trained and compared with ASGL and SG at that width.
+A cut-down budget (fewer datasets, seeds or epochs) is recorded in the output and flagged: the references
+were trained at the table's budget, so such a comparison checks that a method runs, not how good it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipelines.params import ParamsError, main_widths, results_dir
+from pipelines.stats import Interval, mean_ci, paired_ci, verdict
+
+REFERENCES = ("asgl", "sg")
+REFERENCE_COLUMNS = ("dataset", "method", "seed", "width_init", "accuracy", "firing_rate", "energy_uj")
+
+
+class CompareError(ValueError):
+    """A comparison cannot be made (missing reference file or column, unknown dataset); one line, what to do."""
+
+
+def compare_params(params: Mapping[str, Any], method: str, source: str, *, datasets: Sequence[str] | None = None,
+                   seeds: Sequence[int] | None = None, epochs: int | None = None, sweep: bool = False,
+                   workers: int | None = None) -> dict[str, Any]:
+    """A copy of ``params`` that runs ``method`` (from ``source``) only, with the optional cut-down budget."""
+    out = copy.deepcopy(dict(params))
+    run = out["run"]
+    known = list(run["datasets"])
+    if datasets:
+        unknown = [d for d in datasets if d not in known]
+        if unknown:
+            raise CompareError(f"--datasets {unknown}: not in run.datasets of params.yaml ({', '.join(known)})")
+        run["datasets"] = list(datasets)
+    if seeds:
+        run["seeds"] = [int(s) for s in seeds]
+    if workers is not None:
+        run["workers"] = int(workers)
+    if epochs is not None:
+        if epochs < 1:
+            raise CompareError(f"--epochs must be >= 1, got {epochs}")
+        for d in run["datasets"]:
+            train = out["datasets"][d]["train"]
+            train["epochs"] = int(epochs)
+            train["eval_every"] = min(int(train.get("eval_every", 1)), int(epochs))
+    run["methods"] = {method: source}
+    out["methods"] = {method: dict((params.get("methods") or {}).get(method) or {})}
+    if sweep:
+        widths = (params.get("sweep") or {}).get("widths")
+        if not widths:
+            raise CompareError("--sweep: params.yaml has no sweep.widths")
+        out["sweep"] = {"methods": [method], "widths": list(widths)}
+    else:
+        out.pop("sweep", None)
+    return out
+
+
+def budget(params: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, Any]:
+    """What was run, and whether it differs from the table's budget (``table`` = the unmodified params)."""
+    run = params["run"]
+    epochs = {d: params["datasets"][d]["train"]["epochs"] for d in run["datasets"]}
+    full = {d: table["datasets"][d]["train"]["epochs"] for d in run["datasets"]}
+    cut = (epochs != full or list(run["seeds"]) != list(table["run"]["seeds"])
+           or list(run["datasets"]) != list(table["run"]["datasets"]))
+    return {"datasets": list(run["datasets"]), "seeds": list(run["seeds"]), "epochs": epochs,
+            "table_epochs": full, "table_seeds": list(table["run"]["seeds"]), "cut_down": cut}
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def read_reference(path: Path) -> list[dict[str, Any]]:
+    """Rows of a ``runs.csv`` with the columns of :data:`REFERENCE_COLUMNS` (numbers parsed)."""
+    if not path.is_file():
+        raise CompareError(f"{path}: reference results not found; run `make benchmark` (or `dvc repro`) to "
+                           "produce them, or pass --reference FILE")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CompareError(f"{path}: missing column(s) {missing}; regenerate it with `make benchmark`")
+        return [{"dataset": r["dataset"], "method": r["method"], "seed": int(float(r["seed"])),
+                 "width": _float(r["width_init"]), "accuracy": _float(r["accuracy"]),
+                 "firing_rate": _float(r["firing_rate"]), "energy_uj": _float(r["energy_uj"])} for r in reader]
+
+
+def _select(rows: Sequence[Mapping[str, Any]], dataset: str, method: str, width: float) -> dict[int, dict]:
+    return {r["seed"]: r for r in rows
+            if r["dataset"] == dataset and r["method"] == method and math.isclose(r["width"], width)}
+
+
+def _interval(iv: Interval) -> dict[str, float | int | None]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in iv.as_dict().items()}
+
+
+def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mapping[int, Mapping[str, Any]]]
+                 ) -> dict[str, Any]:
+    """One dataset (× width): the new method's per-seed rows against each reference's per-seed rows."""
+    acc = {s: r["accuracy"] for s, r in new.items()}
+    cell: dict[str, Any] = {
+        "seeds": sorted(acc), "accuracy_per_seed": {str(s): acc[s] for s in sorted(acc)},
+        "accuracy": _interval(mean_ci(acc.values())),
+        "firing_rate": _interval(mean_ci(r["firing_rate"] for r in new.values())),
+        "energy_uj": _interval(mean_ci(r["energy_uj"] for r in new.values())), "against": {}}
+    for name, rows in refs.items():
+        ref_acc = {s: r["accuracy"] for s, r in rows.items()}
+        diff = paired_ci(acc, ref_acc)
+        cell["against"][name] = {
+            "paired_seeds": sorted(set(acc) & set(ref_acc)),
+            "accuracy": _interval(mean_ci(ref_acc.values())),
+            "difference": _interval(diff), "verdict": verdict(diff),
+            "firing_rate": _interval(mean_ci(r["firing_rate"] for r in rows.values())),
+            "energy_uj": _interval(mean_ci(r["energy_uj"] for r in rows.values()))}
+    return cell
+
+
+def compare_records(records: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]],
+                    ref_widths: Mapping[str, float]) -> list[dict[str, Any]]:
+    """One entry per (dataset, width) of ``records`` (run records of :func:`pipelines.train.run_one`).
+
+    A record with ``main_width`` true (the method's configured width) is compared with each reference at its
+    main-table width (``ref_widths``); a sweep width with each reference at that same width.
+    """
+    by_cell: dict[tuple[str, float, bool], dict[int, dict]] = {}
+    for r in records:
+        row = {"accuracy": float(r["accuracy"]), "firing_rate": _num(r.get("firing_rate")),
+               "energy_uj": _num(r.get("energy_uj"))}
+        key = (r["dataset"], float(r["width_init"]), bool(r.get("main_width", True)))
+        by_cell.setdefault(key, {})[int(r["seed"])] = row
+    out = []
+    for (dataset, width, is_main), new in sorted(by_cell.items(), key=lambda kv: (kv[0][0], not kv[0][2], kv[0][1])):
+        refs = {m: _select(reference, dataset, m, ref_widths[m] if is_main else width) for m in ref_widths}
+        out.append({"dataset": dataset, "width": width, "main": is_main, **compare_cell(new, refs)})
+    return out
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _fmt(iv: Mapping[str, Any], digits: int = 2) -> str:
+    if not iv or iv.get("n", 0) == 0 or iv.get("mean") is None:
+        return "–"
+    if iv.get("half") is None:
+        return f"{iv['mean']:.{digits}f} (n={iv['n']})"
+    return f"{iv['mean']:.{digits}f} ± {iv['half']:.{digits}f} (n={iv['n']})"
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The comparison as a Markdown table (also what the terminal shows)."""
+    refs = list(REFERENCES)
+    head = ["dataset", "width", f"{report['method']} acc. (%)"]
+    for m in refs:
+        head += [f"{m.upper()} acc. (%)", f"Δ vs {m.upper()} (paired)", "verdict"]
+    head += ["firing rate", "energy (µJ)"]
+    lines = [f"### {report['display_name']} (`{report['method']}`) against the table", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in report["rows"]:
+        cells = [row["dataset"], f"{row['width']:g}" + ("" if row["main"] else " (sweep)"), _fmt(row["accuracy"])]
+        for m in refs:
+            a = row["against"].get(m, {})
+            cells += [_fmt(a.get("accuracy", {})), _fmt(a.get("difference", {})), a.get("verdict", "–")]
+        cells += [_fmt(row["firing_rate"], 3), _fmt(row["energy_uj"], 3)]
+        lines.append("| " + " | ".join(cells) + " |")
+    b = report["budget"]
+    lines += ["", f"Mean ± 95 % CI over seeds {b['seeds']} (n); Δ = paired per-seed difference with its 95 % CI; "
+              "verdict at 95 %. References: " + ", ".join(f"{m} at width {w:g}"
+                                                          for m, w in report["reference_widths"].items())
+              + f", from `{report['reference']}`."]
+    if b["cut_down"]:
+        lines.append(f"**Cut-down budget** (epochs {b['epochs']}, table: {b['table_epochs']}; seeds {b['seeds']}, "
+                     f"table: {b['table_seeds']}): the references were trained at the table's budget, so this "
+                     "checks that the method runs, not how good it is.")
+    return "\n".join(lines) + "\n"
+
+
+def progress_line(record: Mapping[str, Any], started: float) -> str:
+    return (f"  done {record['dataset']} width={record['width_init']:g} seed={record['seed']}: "
+            f"{record['accuracy']:.2f}% ({time.perf_counter() - started:.0f} s)")
+
+
+def run_and_report(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`pipelines.train.run_one`, printing one progress line when the run finishes (picklable)."""
+    from pipelines.train import run_one
+
+    started = time.perf_counter()
+    record = run_one(job)
+    print(progress_line(record, started), file=sys.stderr, flush=True)
+    return record
+
+
+def compare(table_params: Mapping[str, Any], method: str, source: str, *, results: Path | None = None,
+            reference: Path | None = None, **cut: Any) -> dict[str, Any]:
+    """Train ``method`` (see :func:`compare_params` for ``cut``) and compare it; writes and returns the report.
+
+    Files in ``results`` (default ``<results_dir>/compare/<method>``): ``runs/…`` (the runs),
+    ``records.json``, ``comparison.json`` and ``comparison.md``.
+    """
+    from asgl.data import prepare_dataset
+    from asgl.io import atomic_write_json, atomic_write_text
+    from pipelines.executors import run_jobs
+    from pipelines.identity import load_method
+    from pipelines.params import data_root
+    from pipelines.train import stage_jobs
+
+    params = compare_params(table_params, method, source, **cut)
+    results = Path(results) if results is not None else results_dir(table_params) / "compare" / method
+    reference = Path(reference) if reference is not None else results_dir(table_params) / "runs.csv"
+    ref_rows = read_reference(reference)
+    spec = load_method(method, source)
+    spec.resolve_params(params["methods"][method])
+    root = data_root(params)
+    for d in params["run"]["datasets"]:
+        prepare_dataset(d, root, **(params["datasets"][d].get("prepare") or {}))
+    jobs = stage_jobs(params, method, results)
+    main_width = float(spec.resolve_params(params["methods"][method]).get("width", 1.0))
+    workers = min(int(params["run"].get("workers", 1)), len(jobs))
+    print(f"training {len(jobs)} run(s) of {method} on {', '.join(params['run']['datasets'])} "
+          f"(seeds {params['run']['seeds']}, {workers} worker(s)) into {results}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    records = run_jobs(run_and_report, jobs, params["run"])
+    for r in records:
+        r["main_width"] = math.isclose(float(r["width_init"]), main_width)
+    atomic_write_json(results / "records.json", records)
+    widths = {m: w for m, w in main_widths(table_params).items() if m in REFERENCES}
+    missing = [m for m in REFERENCES if m not in widths]
+    if missing:
+        raise ParamsError(f"params.yaml: run.methods has no {missing}; the comparison needs the table's references")
+    report = {"method": method, "display_name": spec.display_name, "source": source,
+              "results": str(results), "reference": str(reference), "reference_widths": widths,
+              "budget": budget(params, table_params),
+              "train_seconds": round(time.perf_counter() - started, 1),
+              "rows": compare_records(records, ref_rows, widths)}
+    atomic_write_json(results / "comparison.json", report)
+    atomic_write_text(results / "comparison.md", markdown(report))
+    return report
