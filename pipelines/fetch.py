@@ -1,21 +1,34 @@
 """Fetch the raw files of one dataset into ``<data_root>/raw/<id>/``.
 
-Usage: ``python -m pipelines.fetch <id> [--data-root DIR]``. Files already there are verified, not
-downloaded again; embedded ids need nothing.
+Usage: ``python -m pipelines.fetch <id> [--data-root DIR] [--download]``. Files already there are verified,
+not downloaded again; generated embedded ids need nothing. A dataset shipped with the repository (``fsdd``) is
+unpacked from its verified archive under ``datasets/``; ``--download`` fetches its upstream release instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from asgl.data import fetch_dataset, get_spec
+from asgl.data import DataError, fetch_dataset, get_spec
+from asgl.data.raw import ensure_raw
+from asgl.data.shipped import fetch_shipped, is_shipped
 from asgl.io import atomic_write_json
 from pipelines._data_cli import parser, run_cli
 
 
-def fetch(dataset_id: str, data_root: str | Path) -> str:
-    """Make the raw files of ``dataset_id`` present; return a one-line status message."""
+def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> str:
+    """Make the raw files of ``dataset_id`` present; return a one-line status message.
+
+    ``download``: for a shipped dataset, take the upstream release (the spec's remotes) instead of the
+    shipped archive; the prepared data is the same either way.
+    """
     spec = get_spec(dataset_id)
+    if spec.embedded and is_shipped(dataset_id):
+        if download:
+            return f"{dataset_id}: upstream raw files ready in {ensure_raw(spec, data_root)}"
+        return f"{dataset_id}: shipped raw files (sha256 verified) ready in {fetch_shipped(spec, data_root)}"
+    if download and spec.embedded:
+        raise DataError(f"{dataset_id}: --download: this dataset is generated locally and has no upstream files")
     if spec.embedded:
         # The folder is this stage's DVC output for every dataset; for an embedded one it only says so.
         atomic_write_json(Path(data_root) / "raw" / dataset_id / "SOURCE.json",
@@ -26,8 +39,11 @@ def fetch(dataset_id: str, data_root: str | Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser("python -m pipelines.fetch", __doc__.splitlines()[0]).parse_args(argv)
-    return run_cli(lambda: fetch(args.dataset_id, args.data_root))
+    p = parser("python -m pipelines.fetch", __doc__.splitlines()[0])
+    p.add_argument("--download", action="store_true",
+                   help="for a dataset shipped with the repository, download its upstream release instead")
+    args = p.parse_args(argv)
+    return run_cli(lambda: fetch(args.dataset_id, args.data_root, download=args.download))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgl.data.errors import UnknownDatasetError
+from asgl.data.shipped import is_shipped
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 GESTURE_CLASSES = ("hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_cw", "right_arm_ccw",
@@ -146,6 +147,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
                             "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.zip"),),
         markers=("**/recordings/0_*_0.wav",),
         homepage="https://github.com/Jakobovski/free-spoken-digit-dataset", licence="CC BY-SA 4.0",
+        # real speech; embedded (no network) when its recordings are shipped (datasets/fsdd/, asgl.data.shipped)
+        embedded=is_shipped("fsdd"),
         extra={"class_names": tuple(str(d) for d in range(10))}),
     DatasetSpec(
         "medley-solos-db", "instrument", "asgl.data.instruments:build_medley_solos",

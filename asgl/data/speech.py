@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from asgl.data.errors import CorruptFileError
+from asgl.data.errors import CorruptFileError, DataError
 from asgl.data.features import standardise, wav_files_to_features
 
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
@@ -56,21 +56,56 @@ def build_speech_commands(raw_dir: Path, params: dict[str, Any]):
     return Built(tensors, words, params["time_steps"], {"feature_stats": stats, "feature": "log-mel"})
 
 
-def build_fsdd(raw_dir: Path, params: dict[str, Any]):
-    """Builder for ``fsdd``: ``{digit}_{speaker}_{index}.wav``; test = index 0–4 (the recommended split)."""
+def fsdd_recordings(raw_dir: Path) -> list[tuple[Path, int, str, int]]:
+    """(path, digit, speaker, index) of every ``recordings/{digit}_{speaker}_{index}.wav`` under ``raw_dir``,
+    ordered by file name, so the order does not depend on the folder the recordings were unpacked into.
+    Two files of the same name (e.g. the shipped copy and a downloaded one side by side) are refused."""
+    found: dict[str, Path] = {}
+    for path in raw_dir.rglob("*.wav"):
+        if path.parent.name == "recordings" and FSDD_NAME.match(path.name):
+            if path.name in found:
+                raise DataError(f"{path}: a second copy of {path.name} (the first: {found[path.name]}); "
+                                f"keep one recordings/ folder under {raw_dir}")
+            found[path.name] = path
+    items = []
+    for name in sorted(found):
+        digit, speaker, index = FSDD_NAME.match(name).groups()
+        items.append((found[name], int(digit), speaker, int(index)))
+    return items
+
+
+def fsdd_split(items: list[tuple[Path, int, str, int]]) -> dict[str, tuple[list[Path], np.ndarray]]:
+    """The recommended FSDD split of :func:`fsdd_recordings` items: take index 0–4 → ``test``, 5–49 → ``train``
+    (of 3 000 recordings: 300 / 2 700, 30 / 270 per digit). Values: (paths, digit labels ``[n]``)."""
+    out = {}
+    for name, keep in (("train", lambda i: i >= 5), ("test", lambda i: i < 5)):
+        chosen = [(p, d) for p, d, _, i in items if keep(i)]
+        out[name] = ([p for p, _ in chosen], np.array([d for _, d in chosen], np.int64))
+    return out
+
+
+def build_fsdd(raw_dir: Path | None, params: dict[str, Any]):
+    """Builder for ``fsdd``: ``{digit}_{speaker}_{index}.wav``; test = index 0–4 (the recommended split).
+
+    ``raw_dir`` None (how :func:`asgl.data.prepare.prepare_dataset` calls the builder of an embedded id): the
+    recordings come from the archive shipped with the repository, verified and unpacked into a temporary folder.
+    Output: ``train_x [2700, T, n_mels]``, ``test_x [300, T, n_mels]`` (float32 by default), labels = digit.
+    """
+    if raw_dir is None:
+        from asgl.data.shipped import shipped_files
+
+        with shipped_files("fsdd") as folder:
+            return _build_fsdd(folder, params)
+    return _build_fsdd(raw_dir, params)
+
+
+def _build_fsdd(raw_dir: Path, params: dict[str, Any]):
     from asgl.data.prepare import Built
 
-    items = []
-    for path in sorted(raw_dir.rglob("*.wav")):
-        m = FSDD_NAME.match(path.name)
-        if m and path.parent.name == "recordings":
-            items.append((path, int(m.group(1)), m.group(2), int(m.group(3))))
+    items = fsdd_recordings(raw_dir)
     if not items:
         raise CorruptFileError(raw_dir, "no recordings/{digit}_{speaker}_{index}.wav files found")
-    train = [(p, d) for p, d, _, i in items if i >= 5]
-    test = [(p, d) for p, d, _, i in items if i < 5]
-    splits = {k: ([p for p, _ in v], np.array([d for _, d in v])) for k, v in (("train", train), ("test", test))}
-    tensors, stats = _featurise(splits, params)
+    tensors, stats = _featurise(fsdd_split(items), params)
     speakers = sorted({s for _, _, s, _ in items})
     return Built(tensors, [str(d) for d in range(10)], params["time_steps"],
                  {"feature_stats": stats, "feature": "log-mel", "speakers": speakers})

@@ -1,0 +1,116 @@
+"""Raw data shipped inside the repository (``datasets/<id>/``): locate it, verify it, extract it.
+
+A shipped dataset needs no network. Its archive sits in the source tree next to its licence; the archive's
+sha256 is a constant here, so a changed or damaged file is refused before use (the remedy: restore it from
+git). Extraction goes through :func:`asgl.data.archive.safe_extract` into ``<data_root>/raw/<id>/``, the
+same folder a download would fill, so a builder cannot tell where its files came from.
+
+This module reads no registry: :mod:`asgl.data.registry` asks :func:`is_shipped` whether an id is embedded
+(needs no network) in this checkout.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from asgl.data.archive import safe_extract
+from asgl.data.download import file_digest
+from asgl.data.errors import DataError
+from asgl.io import atomic_write_json
+
+if TYPE_CHECKING:
+    from asgl.data.registry import DatasetSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_NOTE = "SOURCE.json"
+
+
+class ShippedDataError(DataError):
+    """The shipped archive is missing or does not match its recorded sha256."""
+
+
+@dataclass(frozen=True)
+class ShippedArchive:
+    """One archive in the source tree. ``path``: relative to the repository root; ``sha256``: its digest."""
+
+    dataset_id: str
+    path: str
+    sha256: str
+    licence_file: str
+
+    def location(self, root: Path = REPO_ROOT) -> Path:
+        return Path(root) / self.path
+
+
+SHIPPED: dict[str, ShippedArchive] = {
+    "fsdd": ShippedArchive(
+        "fsdd", "datasets/fsdd/fsdd-recordings.tar.gz",
+        "9076f86e44dcac4b769d320a6ea9fde244e2521a2609f8795475351c659437d0", "datasets/fsdd/LICENSE"),
+}
+
+
+def is_shipped(dataset_id: str, root: Path = REPO_ROOT) -> bool:
+    """True when ``dataset_id`` has an archive in :data:`SHIPPED` and that file exists under ``root``."""
+    entry = SHIPPED.get(dataset_id)
+    return entry is not None and entry.location(root).is_file()
+
+
+def verified_archive(dataset_id: str, root: Path = REPO_ROOT) -> Path:
+    """The shipped archive of ``dataset_id`` after checking its sha256; :class:`ShippedDataError` otherwise."""
+    entry = SHIPPED.get(dataset_id)
+    if entry is None:
+        raise ShippedDataError(f"dataset {dataset_id!r} has no shipped archive; shipped ids: {', '.join(SHIPPED)}")
+    path = entry.location(root)
+    if not path.is_file():
+        raise ShippedDataError(f"shipped archive {path} is missing; restore it from git (git restore {entry.path}) "
+                               f"or fetch the upstream files with `python -m pipelines.fetch {dataset_id} --download`")
+    actual = file_digest(path)
+    if actual != entry.sha256:
+        raise ShippedDataError(f"shipped archive {path} has sha256 {actual}, expected {entry.sha256}; "
+                               f"it was changed or damaged: restore it from git (git restore {entry.path})")
+    return path
+
+
+def extract_shipped(dataset_id: str, target: str | Path, root: Path = REPO_ROOT) -> Path:
+    """Verify the shipped archive of ``dataset_id``, extract it into ``target`` and leave a ``SOURCE.json``
+    note (archive path, sha256, licence file) there; return ``target``."""
+    archive = verified_archive(dataset_id, root)
+    entry = SHIPPED[dataset_id]
+    target = Path(target)
+    safe_extract(archive, target)
+    atomic_write_json(target / SOURCE_NOTE, {"dataset_id": dataset_id, "source": "shipped with the repository",
+                                             "archive": entry.path, "sha256": entry.sha256,
+                                             "licence": entry.licence_file})
+    return target
+
+
+def fetch_shipped(spec: DatasetSpec, data_root: str | Path, root: Path = REPO_ROOT) -> Path:
+    """Make ``<data_root>/raw/<id>/`` hold the shipped files of ``spec``: nothing is done when its markers
+    already match (files already there win, as for a download); otherwise the archive is verified and
+    extracted. Returns the raw folder; no network is used."""
+    from asgl.data.raw import markers_present, raw_dir
+
+    folder = raw_dir(data_root, spec.id)
+    if markers_present(spec, folder):
+        return folder
+    extract_shipped(spec.id, folder, root)
+    if not markers_present(spec, folder):
+        raise ShippedDataError(f"shipped archive {SHIPPED[spec.id].location(root)} does not hold "
+                               f"{', '.join(spec.markers)}; restore it from git (git restore {SHIPPED[spec.id].path})")
+    return folder
+
+
+@contextmanager
+def shipped_files(dataset_id: str, root: Path = REPO_ROOT) -> Iterator[Path]:
+    """A temporary folder holding the verified, extracted shipped files of ``dataset_id`` (removed on exit)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"asgl-{dataset_id}-"))
+    try:
+        yield extract_shipped(dataset_id, folder, root)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
