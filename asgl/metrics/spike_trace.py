@@ -142,7 +142,7 @@ class SpikeTrace(TorchFunctionMode):
         marked, counts = self._counts(value)
         if not marked:
             return None
-        return (value != 0).double() if counts is None else counts
+        return (value != 0).float() if counts is None else counts  # integers: exact in float32 to 2^24
 
     # ------------------------------------------------------------------ propagation
 
@@ -193,7 +193,7 @@ class SpikeTrace(TorchFunctionMode):
             dims = int(name[-2])
             averaged = func(self._explicit(first), *args[1:], **kwargs)
             sizes = adaptive_window_sizes(tuple(first.shape[-dims:]), tuple(averaged.shape[-dims:]))
-            self.mark(out, torch.round(averaged * sizes.to(averaged.device)))
+            self.mark(out, torch.round(averaged * sizes.to(averaged.device, averaged.dtype)))
         elif name in _REDUCE:
             self.mark(out, torch.sum(self._explicit(first), *args[1:],
                                      **{k: v for k, v in kwargs.items() if k in ("dim", "keepdim")}))

@@ -47,9 +47,10 @@ class LayerOps(NamedTuple):
     dense: int
 
 
-def is_strict_spike_input(x: torch.Tensor) -> bool:
-    """NeuroBench's rule: every value of ``x`` is ``−1``, ``0`` or ``1``."""
-    return not bool(((x != 0) & (x != 1) & (x != -1)).any())
+def is_strict_spike_input(x: torch.Tensor, nonzero: torch.Tensor | None = None) -> bool:
+    """NeuroBench's rule: every value of ``x`` is ``−1``, ``0`` or ``1`` (``nonzero``: ``x != 0``, if known)."""
+    nonzero = x != 0 if nonzero is None else nonzero
+    return bool(x.abs().eq(nonzero).all())
 
 
 def _apply(layer: nn.Module, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -65,7 +66,16 @@ def weighted_ops(layer: nn.Module, x: torch.Tensor) -> int:
     return round(total.item())
 
 
-def layer_synops(layer: nn.Module, x: torch.Tensor, spikes: bool | torch.Tensor = False) -> LayerOps:
+def dense_ops(layer: nn.Module, shape: tuple[int, ...]) -> int:
+    """``Σ f_{W ← 1}(1)`` for an input of ``shape``: every input × weight pair (padding excluded)."""
+    with torch.no_grad():
+        weight = layer.weight
+        ones = torch.ones(shape, dtype=torch.float64, device=weight.device)
+        return round(_apply(layer, ones, torch.ones_like(weight, dtype=torch.float64)).sum().item())
+
+
+def layer_synops(layer: nn.Module, x: torch.Tensor, spikes: bool | torch.Tensor = False,
+                 dense: int | None = None) -> LayerOps:
     """Operations of one call of ``layer`` on ``x`` (module docstring).
 
     Args:
@@ -73,19 +83,20 @@ def layer_synops(layer: nn.Module, x: torch.Tensor, spikes: bool | torch.Tensor 
         x: its input.
         spikes: what the graph says of ``x``: ``False`` analog; ``True`` spikes (one per non-zero entry);
             or a tensor of the shape of ``x`` holding the number of underlying spikes per entry (pooled).
+        dense: :func:`dense_ops` for ``x``'s shape when already known (it depends on nothing else).
     """
     with torch.no_grad():
         x = x.detach()
-        effective = weighted_ops(layer, x != 0)
-        ones = torch.ones_like(x, dtype=torch.float64)
-        dense = round(_apply(layer, ones, torch.ones_like(layer.weight, dtype=torch.float64)).sum().item())
+        nonzero = x != 0
+        effective = weighted_ops(layer, nonzero)
+        dense = dense_ops(layer, tuple(x.shape)) if dense is None else dense
         if isinstance(spikes, torch.Tensor):
             if spikes.shape != x.shape:
                 raise ValueError(f"spike counts have shape {tuple(spikes.shape)}, the input {tuple(x.shape)}")
             acs, macs = weighted_ops(layer, spikes), 0
         else:
             acs, macs = (effective, 0) if spikes else (0, effective)
-        strict = is_strict_spike_input(x)
+        strict = is_strict_spike_input(x, nonzero)
     return LayerOps(acs, macs, effective if strict else 0, 0 if strict else effective, dense)
 
 
@@ -101,12 +112,16 @@ class SynOpsCounter:
         self.trace = SpikeTrace(model)
         self.totals = dict.fromkeys(COUNTS, 0)
         self.per_layer: dict[str, dict[str, int]] = {n: dict.fromkeys(COUNTS, 0) for n, _ in self.layers}
+        self._dense: dict[tuple[str, tuple[int, ...]], int] = {}  # dense_ops per layer and input shape
         self._handles: list = []
 
     def _hook(self, name: str):
         def count(module: nn.Module, inputs) -> None:
             x = inputs[0]
-            ops = layer_synops(module, x, self.trace.spike_counts(x))
+            key = (name, tuple(x.shape))
+            if key not in self._dense:
+                self._dense[key] = dense_ops(module, key[1])
+            ops = layer_synops(module, x, self.trace.spike_counts(x), self._dense[key])
             for key, value in ops._asdict().items():
                 self.per_layer[name][key] += value
                 self.totals[key] += value
