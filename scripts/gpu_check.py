@@ -175,17 +175,17 @@ def default_preflight() -> tuple[bool, str]:
 def main(argv: list[str] | None = None, runner: Runner = run_subprocess,
          preflight: Callable[[], tuple[bool, str]] = default_preflight) -> int:
     args = parse_args(argv)
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="asgl-gpu-check-"))
-    parts = plan_parts(args, work)
     if args.dry_run:
-        for part in parts:
+        for part in plan_parts(args, args.work_dir or Path("<work-dir>")):
             print(f"{part.name} (<= {part.timeout_s:.0f} s): {' '.join(part.command)}")
         return 0
     ok, message = preflight()
     if not ok:
         print(f"gpu-check: FAIL: {message}")
         return 1
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="asgl-gpu-check-"))
     work.mkdir(parents=True, exist_ok=True)
+    parts = plan_parts(args, work)
     print(f"gpu-check: {message}; logs in {work}", flush=True)
     start = time.monotonic()
     deadline = start + args.budget
