@@ -63,8 +63,9 @@ _IN_PLACE = frozenset({"__iadd__", "__isub__", "__imul__", "__itruediv__", "__if
 _AVG_POOL_ARGS = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 
 
-def _as_tuple(value: Any, n: int) -> tuple:
-    return tuple(value) * (n if len(tuple(value)) == 1 else 1) if isinstance(value, (tuple, list)) else (value,) * n
+def _one(value: Any) -> int:
+    """A 1-D pooling argument given as ``k`` or ``(k,)``."""
+    return int(value[0]) if isinstance(value, (tuple, list)) else int(value)
 
 
 def sum_pool(name: str, counts: torch.Tensor, args: tuple, kwargs: dict) -> torch.Tensor:
@@ -75,8 +76,8 @@ def sum_pool(name: str, counts: torch.Tensor, args: tuple, kwargs: dict) -> torc
     padding = bound.get("padding", 0)
     ceil_mode = bool(bound.get("ceil_mode", False))
     if name == "avg_pool1d":  # no divisor_override in 1-D: the same windows as a (1, k) pool in 2-D
-        pooled = F.avg_pool2d(counts.unsqueeze(-2), (1, *_as_tuple(kernel, 1)), (1, *_as_tuple(stride, 1)),
-                              (0, *_as_tuple(padding, 1)), ceil_mode, True, divisor_override=1)
+        pooled = F.avg_pool2d(counts.unsqueeze(-2), (1, _one(kernel)), (1, _one(stride)), (0, _one(padding)),
+                              ceil_mode, True, divisor_override=1)
         return pooled.squeeze(-2)
     pool = F.avg_pool2d if name == "avg_pool2d" else F.avg_pool3d
     return pool(counts, kernel, stride, padding, ceil_mode, True, divisor_override=1)

@@ -161,3 +161,28 @@ def test_a_trace_belongs_to_its_context():
         assert first.spike_counts(out) is True and first.spike_counts(AVG_SPIKES) is False
     with torch.no_grad(), SpikeTrace(net) as second:
         assert second.spike_counts(out) is False  # marked by another trace
+
+
+TINY_MODELS = {  # builder kwargs and an input
+    "vgg_tiny": ({"in_channels": 2, "time_steps": 4, "width": 4}, (4, 2, 2, 16, 16)),
+    "resnet_tiny": ({"in_channels": 1, "time_steps": 2, "width": 4}, (2, 1, 8, 8)),
+    "audio_convnet_tiny": ({"in_features": 16, "channels": (4, 8), "hidden": 16}, (4, 2, 16)),
+    "mlp_snn": ({"in_features": 12, "hidden": 16, "depth": 2, "time_steps": 4}, (4, 2, 12)),
+}
+
+
+@pytest.mark.parametrize("name", TINY_MODELS)
+def test_in_the_suite_s_models_only_the_first_layer_is_multiply_accumulates(name):
+    """Every synaptic layer after the first receives spikes, directly or pooled (asgl/models/base.py)."""
+    from asgl.models import build_model
+    from asgl.registry import get_method
+
+    kwargs, shape = TINY_MODELS[name]
+    torch.manual_seed(0)
+    model = build_model(name, get_method("sg").neuron_factory({"backend": "autograd"}), **kwargs).eval()
+    with torch.no_grad(), SynOpsCounter(model) as ops:
+        model(torch.rand(shape, generator=torch.Generator().manual_seed(0)) * 4)
+    first, *rest = model.synaptic_layers()
+    assert ops.per_layer[first[0]]["acs"] == 0 and ops.per_layer[first[0]]["macs"] > 0
+    assert all(ops.per_layer[layer]["macs"] == 0 for layer, _ in rest)
+    assert sum(ops.per_layer[layer]["acs"] for layer, _ in rest) > 0
