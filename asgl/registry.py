@@ -144,10 +144,24 @@ class MethodSpec:
         return [cls(resolved) for cls in self.callbacks]
 
 
+def _same_definition(a: MethodSpec, b: MethodSpec) -> bool:
+    """Both specs come from the same function of the same file (one file imported under two module names,
+    e.g. once through its entry point and once by path)."""
+    fa, fb = source_file(a), source_file(b)
+    return fa is not None and fa == fb and a.make_neuron.__qualname__ == b.make_neuron.__qualname__
+
+
 def register_method(spec: MethodSpec) -> MethodSpec:
-    """Add ``spec`` to the registry; a name already registered raises ``ValueError``."""
+    """Add ``spec`` to the registry and return the registered entry.
+
+    A name already registered raises ``ValueError``, unless the registered entry was defined by the same
+    function of the same file (the file imported a second time under another module name): then the first
+    entry stays and is returned.
+    """
     if not isinstance(spec, MethodSpec):
         raise TypeError(f"register_method expects a MethodSpec, got {type(spec).__name__}")
+    if spec.name in _METHODS and _same_definition(_METHODS[spec.name], spec):
+        return _METHODS[spec.name]
     if spec.name in _METHODS:
         owner = getattr(_METHODS[spec.name].make_neuron, "__module__", "?")
         raise ValueError(f"method {spec.name!r} is already registered (by {owner}); choose another name")
