@@ -1,0 +1,43 @@
+"""Job functions for the executor tests, importable by name in pool workers, Ray workers and torchrun ranks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def environment(job: dict[str, Any]) -> dict[str, Any]:
+    """What the worker sees: its pid and ``CUDA_VISIBLE_DEVICES``. Waits at ``job["barrier"]`` (when given) so
+    that every worker of the pool is busy at once and each one reports."""
+    if job.get("barrier") is not None:
+        job["barrier"].wait(timeout=120)
+    return {"pid": os.getpid(), "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def run_one_noting_pid(job: dict[str, Any]) -> dict[str, Any]:
+    """``pipelines.train.run_one`` after appending ``"<pid> <epochs in the run's checkpoint>"`` to
+    ``job["pid_file"]``: each attempt of a run leaves one line, and says where it started from."""
+    from asgl.training.checkpoint import load_checkpoint
+    from pipelines.records import run_dir
+    from pipelines.train import run_one
+
+    s = job["settings"]
+    saved = load_checkpoint(run_dir(Path(job["results"]), s["method"], s["dataset"], s["width"], s["seed"]))
+    with open(job["pid_file"], "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()} {0 if saved is None else saved['epoch']}\n")
+    return run_one(job)
+
+
+def fail(job: dict[str, Any]) -> None:
+    """Note one attempt in ``job["pid_file"]``, then raise an ordinary error."""
+    with open(job["pid_file"], "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    raise ValueError(f"bad value {job['value']!r}")
+
+
+def attempts(pid_file: str | Path) -> list[list[int]]:
+    """The lines of a pid file, as integers."""
+    path = Path(pid_file)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return [[int(x) for x in line.split()] for line in text.splitlines() if line.strip()]

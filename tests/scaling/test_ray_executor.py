@@ -1,0 +1,70 @@
+"""``run.executor: ray`` on a real Ray instance (2 CPUs, loopback): same records as the local pool, a run
+whose worker is killed resumes from its checkpoint, ordinary errors are not retried and name the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.executors import run_jobs
+from pipelines.records import run_dir
+from pipelines.train import run_one
+from tests.scaling import jobs as J
+from tests.scaling.conftest import comparable
+
+pytestmark = pytest.mark.ray
+RAY = {"executor": "ray", "threads_per_worker": 1, "device": "cpu",
+       "ray": {"address": None, "cpus_per_run": 1, "max_retries": 2}}
+
+
+def _weights(record):
+    import torch
+
+    return torch.load(Path(record["run_dir"]) / "checkpoint.pt", weights_only=True)["model"]
+
+
+def test_ray_stage_equals_the_local_pool(ray_instance, stage, local_records, tmp_path):
+    import torch
+
+    records = run_jobs(run_one, stage(tmp_path), RAY)
+    assert [(r["method"], r["seed"]) for r in records] == [(r["method"], r["seed"]) for r in local_records]
+    for ours, local in zip(records, local_records, strict=True):
+        assert comparable(ours) == comparable(local)
+        assert Path(ours["run_dir"]).is_relative_to(tmp_path)
+        for key, value in _weights(local).items():
+            assert torch.equal(_weights(ours)[key], value), key
+
+
+def test_killed_worker_is_retried_and_the_run_resumes_identically(ray_instance, stage, local_records, tmp_path):
+    job = {**stage(tmp_path)[0], "pid_file": str(tmp_path / "pids")}
+    s = job["settings"]
+    checkpoint = run_dir(tmp_path, s["method"], s["dataset"], s["width"], s["seed"]) / "checkpoint.pt"
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.update(records=run_jobs(J.run_one_noting_pid, [job], RAY)))
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpoint.exists(), "no checkpoint appeared"
+    first_pid = J.attempts(job["pid_file"])[0][0]
+    os.kill(first_pid, signal.SIGKILL)
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+
+    attempts = J.attempts(job["pid_file"])
+    assert len(attempts) == 2 and attempts[0] == [first_pid, 0], attempts
+    pid, resumed_from = attempts[1]
+    assert pid != first_pid and 1 <= resumed_from < 3  # a new worker, started from an unfinished checkpoint
+    assert comparable(out["records"][0]) == comparable(local_records[0])
+
+
+def test_an_ordinary_error_is_not_retried_and_names_the_run(ray_instance, stage, tmp_path):
+    job = {**stage(tmp_path)[1], "pid_file": str(tmp_path / "pids"), "value": 7}
+    with pytest.raises(ValueError, match=r"^run sg/digits/w1-s1: bad value 7$"):
+        run_jobs(J.fail, [job], RAY)
+    assert len(J.attempts(job["pid_file"])) == 1
