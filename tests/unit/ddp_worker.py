@@ -1,14 +1,15 @@
-"""Worker for tests/unit/test_training_ddp.py, run as ``torchrun --nproc_per_node 2 ddp_worker.py OUT``.
+"""Job of tests/unit/test_training_ddp.py, run on 2 processes by the executor's torchrun launcher
+(``train.ddp: 2`` in the job's settings; :mod:`pipelines.ddp_launch`).
 
-Trains two tiny models with the ``sg`` method — one without batch statistics, one with batch norm — and
-writes each rank's final weights to ``OUT/<name>_rank<r>.pt``; it also writes one ASGL forward pass per rank
-(``OUT/mask_rank<r>.pt``), made after the trainer seeded the rank, to show that the noise masks differ.
-The same functions run in the test process for the single-process reference.
+:func:`job` trains two tiny models with the ``sg`` method — one without batch statistics, one with batch
+norm — and writes each rank's final weights to ``OUT/<name>_rank<r>.pt``; it also writes one ASGL forward
+pass per rank (``OUT/mask_rank<r>.pt``), made after the trainer seeded the rank, to show that the noise masks
+differ. Rank 0 returns its weights (the run's result), the other ranks ``None``. The same functions run in
+the test process for the single-process reference.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
@@ -66,12 +67,19 @@ def run(batch_norm: bool, run_dir: Path, dist: DistContext | None = None, probe:
     return train(model, train_data, test_data, CONFIG, run_dir, [MaskProbe(probe)], dist=dist)
 
 
-def main(out: Path) -> None:
+def job(spec: dict) -> dict | None:
+    """Every rank: train both models under ``spec["out"]``; rank 0 returns ``{"world_size", "plain", "bn"}``
+    (its final weights), the other ranks ``None``."""
+    out = Path(spec["out"])
     ctx = DistContext.from_environment()
+    weights = {}
     for name, batch_norm in (("plain", False), ("bn", True)):
         result = run(batch_norm, out / name, ctx, probe=out if name == "plain" else None)
-        torch.save(result.model.state_dict(), out / f"{name}_rank{ctx.rank}.pt")
+        weights[name] = result.model.state_dict()
+        torch.save(weights[name], out / f"{name}_rank{ctx.rank}.pt")
+    return {"world_size": ctx.world_size, **weights} if ctx.is_main else None
 
 
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+def fail(spec: dict) -> None:
+    """An ordinary error on every rank."""
+    raise ValueError(f"bad value {spec['value']!r}")

@@ -1,39 +1,30 @@
-"""Data-parallel training with two CPU processes (torchrun, gloo) against one process on the same global batch."""
+"""Data-parallel training with two CPU processes (gloo) against one process on the same global batch, launched
+the way the train stage launches a ``train.ddp: 2`` run: ``run_jobs`` → torchrun (:mod:`pipelines.ddp_launch`)."""
 
-import importlib.util
-import os
-import subprocess
+import pickle
 import sys
-from pathlib import Path
 
+import pytest
 import torch
 
 from asgl.training import DistContext
+from pipelines import ddp_launch
+from pipelines.executors import run_jobs
+from tests.unit import ddp_worker
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-
-
-def _worker():
-    spec = importlib.util.spec_from_file_location("ddp_worker", HERE / "ddp_worker.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+LOCAL_CPU = {"executor": "local", "workers": 1, "threads_per_worker": 1, "device": "cpu"}
 
 
 def test_two_process_ddp_matches_one_process(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    env.update(PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(HERE / "ddp_worker.py"), str(tmp_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    job = {"out": str(tmp_path), "settings": {"train": {"ddp": 2}}}
+    [result] = run_jobs(ddp_worker.job, [job], LOCAL_CPU)
+    assert result["world_size"] == 2  # rank 0's return value, from a run on two processes
 
-    worker = _worker()
     for name, batch_norm in (("plain", False), ("bn", True)):
-        single = worker.run(batch_norm, tmp_path / f"single_{name}", DistContext()).model.state_dict()
+        single = ddp_worker.run(batch_norm, tmp_path / f"single_{name}", DistContext()).model.state_dict()
         ranks = [torch.load(tmp_path / f"{name}_rank{r}.pt", weights_only=True) for r in (0, 1)]
         for key, value in single.items():
+            torch.testing.assert_close(result[name][key], ranks[0][key], rtol=0, atol=0)
             # identical across ranks (gradients and SyncBatchNorm statistics are synchronised) …
             torch.testing.assert_close(ranks[0][key], ranks[1][key], rtol=0, atol=0, msg=f"{name}: {key}")
             # … and equal to one process on the same global batch, within float tolerance
@@ -45,3 +36,21 @@ def test_two_process_ddp_matches_one_process(tmp_path):
 
     masks = [torch.load(tmp_path / f"mask_rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert not torch.equal(masks[0], masks[1])  # ASGL noise differs across ranks (seed + rank)
+
+
+def test_the_torchrun_command():
+    cmd = ddp_launch.torchrun_command(4, "pipelines.train:run_one", "job.pkl", "out.pkl", 2)
+    assert cmd == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4",
+                   "-m", "pipelines.ddp_launch", "pipelines.train:run_one", "job.pkl", "out.pkl", "2"]
+    assert ddp_launch.resolve(ddp_launch.function_ref(ddp_worker.job)) is ddp_worker.job
+    with pytest.raises(ValueError, match="module-level function"):
+        ddp_launch.function_ref(lambda job: job)
+
+
+def test_rank_zero_reports_its_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("RANK", raising=False)
+    (tmp_path / "job.pkl").write_bytes(pickle.dumps({"value": 3}))
+    with pytest.raises(ValueError):
+        ddp_launch.main(["tests.unit.ddp_worker:fail", str(tmp_path / "job.pkl"), str(tmp_path / "out.pkl"), "1"])
+    ok, error = pickle.loads((tmp_path / "out.pkl").read_bytes())
+    assert not ok and isinstance(error, ValueError) and str(error) == "bad value 3"
