@@ -139,7 +139,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pipelines.export import export_run
 
-    print(export_run(Path(args.run_dir), Path(args.output), check=not args.no_check))
+    shape = tuple(args.input_shape) if args.input_shape else None
+    print(export_run(Path(args.run_dir), Path(args.output), check=not args.no_check, input_shape=shape))
     return 0
 
 
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding config.json and checkpoint.pt")
     p.add_argument("output", metavar="OUT.nir", help="the file to write")
     p.add_argument("--no-check", action="store_true", help="skip re-reading the file and comparing it")
+    p.add_argument("--input-shape", nargs="+", type=int, default=None, metavar="N",
+                   help="one sample's shape without time and batch (e.g. 2 16 16) when the run does not tell it")
     p.set_defaults(func=cmd_export)
     return parser
 
