@@ -1,10 +1,11 @@
 """Figures of the ``tables`` stage (matplotlib, PNG) and their data as CSV for ``dvc plots``.
 
-* ``accuracy_vs_width`` — accuracy (mean ± std over seeds) against the initial surrogate width, SG and ASGL,
-  one panel per dataset (the paper's robustness claim);
+* ``accuracy_vs_width`` — accuracy (mean and its 95 % CI over seeds) against the initial surrogate width, SG
+  and ASGL, one panel per dataset (the paper's robustness claim);
 * ``learned_width`` — the width of every ASGL layer over epochs (runs at the configured width, seed 0);
 * ``firing_rate`` — firing rate per layer for each method (mean over seeds, configured width);
-* ``training_curves`` — training loss and test accuracy over epochs per method (seed 0, configured width).
+* ``training_curves`` — training loss and accuracy over epochs per method (seed 0, configured width): the
+  evidence that the budget is enough (the curves flatten before the last epoch).
 
 CSV twins (``results/plots/*.csv``) are what ``dvc.yaml`` declares as plots, so ``dvc plots show`` renders
 them without matplotlib.
@@ -51,21 +52,26 @@ def _history(run_dir: str) -> pd.DataFrame | None:
 
 
 def accuracy_vs_width(runs: pd.DataFrame, methods: list[str], out: Path) -> pd.DataFrame:
-    """Plot and return the ``dataset, method, width, accuracy_mean, accuracy_std`` table."""
+    """Plot and return the ``dataset, method, width, accuracy_mean, accuracy_ci95, seeds`` table."""
+    from pipelines.stats import mean_ci
+
     sweep = runs[runs["method"].isin(methods)]
-    data = (sweep.groupby(["dataset", "method", "width_init"])["accuracy"]
-            .agg(accuracy_mean="mean", accuracy_std=lambda s: s.std(ddof=1) if len(s) > 1 else 0.0)
-            .reset_index().rename(columns={"width_init": "width"}))
+    rows = []
+    for (dataset, method, width), group in sweep.groupby(["dataset", "method", "width_init"]):
+        acc = mean_ci(group["accuracy"])
+        rows.append({"dataset": dataset, "method": method, "width": width, "accuracy_mean": acc.mean,
+                     "accuracy_ci95": 0.0 if acc.n < 2 else acc.half, "seeds": acc.n})
+    data = pd.DataFrame(rows, columns=["dataset", "method", "width", "accuracy_mean", "accuracy_ci95", "seeds"])
     datasets = sorted(data["dataset"].unique())
     fig, axes = _figure(len(datasets))
     for ax, dataset in zip(axes, datasets, strict=False):
         for method, group in data[data["dataset"] == dataset].groupby("method"):
-            ax.errorbar(group["width"], group["accuracy_mean"], yerr=group["accuracy_std"], marker="o",
+            ax.errorbar(group["width"], group["accuracy_mean"], yerr=group["accuracy_ci95"], marker="o",
                         capsize=3, label=method)
         ax.set_xscale("log")
         ax.set_title(dataset)
         ax.set_xlabel("surrogate width w (initial)")
-        ax.set_ylabel("test accuracy %")
+        ax.set_ylabel("test accuracy % (95 % CI)")
         ax.legend()
     for ax in axes[len(datasets):]:
         ax.set_visible(False)
@@ -139,17 +145,26 @@ def training_curves(runs: pd.DataFrame, main_widths: dict[str, float], out: Path
             continue
         for _, h in history.iterrows():
             rows.append({"dataset": run["dataset"], "method": run["method"], "epoch": h["epoch"],
-                         "loss": h["loss"], "test_accuracy": h.get("test_accuracy")})
-    data = pd.DataFrame(rows, columns=["dataset", "method", "epoch", "loss", "test_accuracy"])
+                         "loss": h["loss"], "train_accuracy": h.get("train_accuracy"),
+                         "test_accuracy": h.get("test_accuracy")})
+    data = pd.DataFrame(rows, columns=["dataset", "method", "epoch", "loss", "train_accuracy", "test_accuracy"])
     datasets = sorted(data["dataset"].unique())
-    fig, axes = _figure(max(1, len(datasets)))
-    for ax, dataset in zip(axes, datasets, strict=False):
+    fig, axes = _figure(max(1, 2 * len(datasets)))
+    for i, dataset in enumerate(datasets):
+        loss_ax, acc_ax = axes[2 * i], axes[2 * i + 1]
         for method, group in data[data["dataset"] == dataset].groupby("method"):
-            ax.plot(group["epoch"], group["loss"], label=method)
-        ax.set_title(f"{dataset}: training loss")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.legend(fontsize=7)
+            loss_ax.plot(group["epoch"], group["loss"], label=method)
+            line, = acc_ax.plot(group["epoch"], 100 * group["train_accuracy"], label=f"{method} train")
+            tested = group.dropna(subset=["test_accuracy"])
+            acc_ax.plot(tested["epoch"], 100 * tested["test_accuracy"], "o--", color=line.get_color(), ms=3)
+        loss_ax.set_title(f"{dataset}: training loss")
+        loss_ax.set_xlabel("epoch")
+        loss_ax.set_ylabel("loss")
+        loss_ax.set_yscale("log")
+        loss_ax.legend(fontsize=6)
+        acc_ax.set_title(f"{dataset}: accuracy (train —, test o)")
+        acc_ax.set_xlabel("epoch")
+        acc_ax.set_ylabel("accuracy %")
     _save(fig, out / "training_curves.png")
     return data
 

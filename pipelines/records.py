@@ -1,12 +1,13 @@
 """Where stages put their files, and the record each training run leaves for the later stages.
 
-Paths (relative to the repository root)::
+Paths, under the profile's ``results_dir`` (``results`` for the embedded profile)::
 
-    results/runs/<method>/<dataset>/w<width>-s<seed>/   one run: config, environment, checkpoint, history, metrics
-    results/train/<dataset>/<method>.json               the run records of one train stage (DVC metrics)
-    results/runs.csv                                    every run record, one row each (evaluate)
-    results/metrics.json                                accuracy mean ± std per dataset × method (DVC metrics)
-    results/tables/, results/plots/                     tables (md, csv, tex) and figures (tables)
+    runs/<method>/<dataset>/w<width>-s<seed>/   one run: config, environment, checkpoint, history, metrics
+    train/<method>.json                         the run records of one train stage (DVC metrics)
+    linear/<dataset>.json                       the logistic-regression reference of one dataset
+    runs.csv                                    every run record, one row each (evaluate)
+    metrics.json                                per dataset × method: mean, 95 % CI, n; paired differences
+    tables/, plots/                             tables (md, csv, tex) and figures (tables)
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 
 RESULTS = Path("results")
 RUN_FIELDS = (
-    "dataset", "method", "display_name", "synthetic", "width_init", "seed", "model", "time_steps", "epochs",
-    "accuracy", "best_accuracy", "train_throughput", "inference_throughput", "peak_memory_bytes",
+    "dataset", "method", "display_name", "family", "synthetic", "width_init", "seed", "model", "time_steps",
+    "epochs", "accuracy", "train_accuracy", "train_throughput", "inference_throughput", "peak_memory_bytes",
     "firing_rate", "activation_sparsity", "synops_dense", "synops_effective", "acs", "macs", "energy_uj",
-    "parameters", "param_bytes", "final_widths", "train_seconds", "run_dir",
+    "strict_acs", "strict_macs", "strict_energy_uj", "parameters", "param_bytes", "final_widths",
+    "final_decays", "train_seconds", "run_dir",
 )
 
 
@@ -27,11 +29,16 @@ def run_dir(results: Path, method: str, dataset: str, width: float, seed: int) -
     return results / "runs" / method / dataset / f"w{width:g}-s{seed}"
 
 
-def stage_runs_dir(results: Path, method: str, dataset: str) -> Path:
+def stage_runs_dir(results: Path, method: str) -> Path:
     """Folder holding every run of one train stage (its DVC output)."""
-    return results / "runs" / method / dataset
+    return results / "runs" / method
 
 
-def stage_record_path(results: Path, dataset: str, method: str) -> Path:
+def stage_record_path(results: Path, method: str) -> Path:
     """JSON list of the run records of one train stage."""
-    return results / "train" / dataset / f"{method}.json"
+    return results / "train" / f"{method}.json"
+
+
+def linear_record_path(results: Path, dataset: str) -> Path:
+    """JSON record of the logistic-regression reference on one dataset."""
+    return results / "linear" / f"{dataset}.json"

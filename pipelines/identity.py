@@ -1,0 +1,123 @@
+"""The identity of a run: code + data + settings. A finished run is reused only when all three match.
+
+* **Code** — :func:`code_fingerprint`: sha256 over the sources a run's result depends on: the core
+  (every ``.py`` under ``asgl/``), the pipeline code that builds and trains a run (:data:`PIPELINE_FILES`),
+  and the method's own source file (``run.methods.<name>`` in ``params.yaml``). Other methods' files are not
+  part of it, so adding or editing one method retrains that method only.
+* **Data** — :func:`data_identity`: the prepared tensors' sha256 (recorded by ``prepare`` in the manifest)
+  and the resolved ``prepare`` block, so a changed preparation parameter or a re-generated file retrains.
+* **Settings** — the method's resolved parameters, the model, the train block and the seed
+  (:func:`pipelines.train.run_settings`).
+
+:func:`load_method` imports the file that registers a method (the paper's two live in the core; a baseline
+or a plugin is one module) and returns its registry entry.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORE_FOLDER = "asgl"
+PIPELINE_FILES = ("pipelines/train.py", "pipelines/params.py", "pipelines/records.py", "pipelines/identity.py")
+
+
+class MethodSourceError(ValueError):
+    """The file named for a method is missing, does not import, or does not register that method."""
+
+
+def _hash_files(digest: Any, paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            name = path.resolve().relative_to(REPO_ROOT).as_posix()
+        except ValueError:
+            name = path.name
+        digest.update(name.encode())
+        digest.update(path.read_bytes())
+
+
+@functools.cache
+def _core_digest() -> str:
+    digest = hashlib.sha256()
+    _hash_files(digest, sorted((REPO_ROOT / CORE_FOLDER).rglob("*.py")))
+    _hash_files(digest, [REPO_ROOT / f for f in PIPELINE_FILES])
+    return digest.hexdigest()
+
+
+def code_fingerprint(source: str | Path) -> str:
+    """sha256 (first 16 hex) of the core, the run-building pipeline code and the method's ``source`` file."""
+    digest = hashlib.sha256(_core_digest().encode())
+    path = _resolve(source)
+    if not _in_core(path):
+        _hash_files(digest, [path])
+    return digest.hexdigest()[:16]
+
+
+def _in_core(path: Path) -> bool:
+    try:
+        return path.resolve().relative_to(REPO_ROOT).parts[0] == CORE_FOLDER
+    except ValueError:
+        return False
+
+
+def data_identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run depends on of its prepared data: the tensors' sha256 and the resolved prepare parameters."""
+    return {"sha256": manifest.get("tensor_sha256"), "prepare": dict(manifest.get("params") or {})}
+
+
+def _resolve(source: str | Path) -> Path:
+    path = Path(source)
+    return path if path.is_absolute() else (Path.cwd() / path if (Path.cwd() / path).exists() else REPO_ROOT / path)
+
+
+def _module_name(path: Path) -> str | None:
+    """The dotted name of ``path`` when it lies in one of this repository's packages (``baselines/x.py``)."""
+    try:
+        rel = path.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        return None
+    if len(rel.parts) < 2 or not (REPO_ROOT / rel.parts[0] / "__init__.py").exists():
+        return None
+    return ".".join((*rel.parts[:-1], rel.stem))
+
+
+def import_source(source: str | Path) -> None:
+    """Import the module in ``source`` (registering the methods it defines); a second call does nothing."""
+    path = _resolve(source)
+    if not path.is_file():
+        raise MethodSourceError(f"{source}: no such file (the file that registers the method)")
+    name = _module_name(path)
+    if name is not None:
+        importlib.import_module(name)
+        return
+    name = f"asgl_plugin_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise MethodSourceError(f"{source}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[name]
+        raise
+
+
+def load_method(name: str, source: str | Path):
+    """Import ``source`` and return the :class:`asgl.registry.MethodSpec` registered as ``name``."""
+    from asgl.registry import available_methods, get_method
+
+    import_source(source)
+    if name not in available_methods():
+        raise MethodSourceError(f"params.yaml: run.methods.{name}: {source} does not register a method named "
+                                f"{name!r} (it registers: {sorted(available_methods())})")
+    return get_method(name)
