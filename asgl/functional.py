@@ -9,15 +9,19 @@ Equations (GUIDE §1):
 * Heaviside ``Θ(x) = [x ≥ 0]``.
 * Sigmoid primitive ``H_w(x) = sigmoid(x / w)``, derivative ``H_w'(x) = H_w(x)(1 − H_w(x)) / w``.
 * Rectangle primitive ``R_w(x) = clamp(x / w + 1/2, 0, 1)``, derivative ``1/w`` on ``|x| < w/2``.
+* The primitives are listed once, in :data:`PRIMITIVES` (name → kernel code, ``H_w``, ``H_w'``); the fused
+  kernels (:mod:`asgl.kernels`) take their codes from it, and a primitive without a code runs on the
+  autograd loop only.
 * Noisy spike ``o = H_w(x) + m ⊙ (Θ(x) − H_w(x))`` with the bracket detached and
   ``m ~ Bernoulli(1 − p)``: analog with probability ``p``, binary otherwise, gradient always through ``H_w``.
 """
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Callable
+from dataclasses import dataclass
 
-PRIMITIVES = ("sigmoid", "rectangle")
+import torch
 
 _MASK32 = 0xFFFFFFFF
 _HASH_MUL1 = 0x7FEB352D
@@ -40,13 +44,47 @@ def rectangle_primitive(x: torch.Tensor, width: torch.Tensor | float) -> torch.T
     return torch.clamp(x / width + 0.5, 0.0, 1.0)
 
 
+def sigmoid_derivative(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``∂H_w/∂x = H_w(x)(1 − H_w(x)) / w``."""
+    h = torch.sigmoid(x / width)
+    return h * (1.0 - h) / width
+
+
+def rectangle_derivative(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``∂R_w/∂x = 1/w`` on ``|x| < w/2``, else 0."""
+    return (x.abs() < 0.5 * width).to(x.dtype) / width
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One smooth primitive ``H_w``: its name, the code the fused kernels know it by, ``H_w`` and ``∂H_w/∂x``.
+
+    Attributes:
+        name: the key in :data:`PRIMITIVES` and the value of a spike module's ``primitive`` argument.
+        kernel_code: the integer both fused kernels (numba and Triton) dispatch on, or ``None`` when no fused
+            kernel implements the primitive; the LIF then runs the autograd loop (backend ``"auto"``) or
+            raises (a fused backend named explicitly).
+        smooth: ``H_w(x)`` for ``x`` of any shape and a width that broadcasts against it; differentiable.
+        derivative: ``∂H_w/∂x``, same arguments (what the kernels' backward computes in closed form).
+    """
+
+    name: str
+    kernel_code: int | None
+    smooth: Callable[[torch.Tensor, torch.Tensor | float], torch.Tensor]
+    derivative: Callable[[torch.Tensor, torch.Tensor | float], torch.Tensor]
+
+
+PRIMITIVES: dict[str, Primitive] = {
+    "sigmoid": Primitive("sigmoid", 0, sigmoid_primitive, sigmoid_derivative),
+    "rectangle": Primitive("rectangle", 1, rectangle_primitive, rectangle_derivative),
+}
+
+
 def primitive(name: str, x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
-    """Dispatch to a smooth primitive by name (one of :data:`PRIMITIVES`)."""
-    if name == "sigmoid":
-        return sigmoid_primitive(x, width)
-    if name == "rectangle":
-        return rectangle_primitive(x, width)
-    raise ValueError(f"unknown primitive {name!r}; choose one of {PRIMITIVES}")
+    """``H_w(x)`` of the primitive named ``name`` (a key of :data:`PRIMITIVES`)."""
+    if name not in PRIMITIVES:
+        raise ValueError(f"unknown primitive {name!r}; choose one of {tuple(PRIMITIVES)}")
+    return PRIMITIVES[name].smooth(x, width)
 
 
 def noisy_spike(x: torch.Tensor, smooth: torch.Tensor, binary_mask: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,12 @@ Backends (``backend=``): ``"autograd"`` is the reference (a Python loop over ``t
 package; autograd stores several tensors per step); ``"numba"`` is the fused CPU kernel and ``"triton"`` the
 fused GPU kernel (both store only ``v_t``, 4 bytes per neuron-step, and regenerate the noise mask in
 backward); ``"auto"`` picks ``numba`` for float32 CPU tensors, ``triton`` for CUDA tensors, and the reference
-otherwise (double precision, or a spike module without a fused kernel). An explicitly named fused backend
-that cannot run a case raises instead of falling back.
+otherwise (double precision, or a spike module without a fused kernel, said once in the log). An explicitly
+named fused backend that cannot run a case raises instead of falling back.
+
+No host–device synchronisation inside a call: ``p`` is a Python float kept by the spike module, ``λ`` and
+``θ`` reach the kernels as tensors, and the NaN/inf test of the input is a device-side flag per layer that
+the caller reads once per step with :func:`take_nonfinite_inputs` (or :func:`check_finite_inputs`).
 """
 
 from __future__ import annotations
@@ -32,16 +36,26 @@ from asgl.spike import SpikeFunction
 RESETS = ("soft", "hard")
 
 
-def _all_finite(x: torch.Tensor) -> bool:
-    """True when ``x`` has no NaN or inf. One reduction (a NaN or inf makes the sum non-finite); the exact
-    element-wise test runs only when the sum is not finite, which a huge finite input can also cause."""
+def _has_nonfinite(x: torch.Tensor) -> torch.Tensor:
+    """0-d bool tensor on ``x.device``: ``True`` when ``x`` holds a NaN or an inf. Exact, one pass, no copy.
+
+    ``min(x)`` and ``max(x)`` are finite exactly when every element is (``aminmax`` propagates NaN; ``+inf``
+    reaches the max, ``−inf`` the min), so a huge but finite input is not flagged. Computed on the device and
+    never read here: see :func:`take_nonfinite_inputs`.
+    """
     with torch.no_grad():
-        return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+        low, high = torch.aminmax(x.detach())
+        return ~(torch.isfinite(low) & torch.isfinite(high))
 
 
 def draw_seed() -> int:
-    """One 31-bit seed from torch's global generator: the whole noise mask of one forward call follows from it."""
-    return int(torch.randint(0, 2**31 - 1, (1,)).item())
+    """One 31-bit seed from torch's global CPU generator: the whole noise mask of one forward call follows from it.
+
+    The seed is drawn on the host whatever the model's device, so masks are the same on every device for the
+    same ``torch.manual_seed``; it is read through NumPy's view of the 1-element CPU tensor, which reads host
+    memory and never waits for a device.
+    """
+    return int(torch.randint(0, 2**31 - 1, (1,)).numpy()[0])
 
 
 def lif_reference(
@@ -111,6 +125,9 @@ class LIF(nn.Module):
             self.decay_logit = nn.Parameter(torch.tensor(math.log(decay / (1.0 - decay))))
         else:
             self.register_buffer("decay_value", torch.tensor(float(decay)))
+        # Device-side "an input held NaN or inf" flag since the last take_nonfinite_inputs(); not a buffer, so
+        # it stays out of checkpoints and data-parallel buffer broadcasts (each process keeps its own).
+        self._nonfinite: torch.Tensor | None = None
         theta = torch.tensor(float(threshold))
         if learn_threshold:
             self.threshold = nn.Parameter(theta)
@@ -125,17 +142,52 @@ class LIF(nn.Module):
         if x.dim() < 3:
             raise ValueError(f"LIF expects a time-major input [T, B, ...] with at least 3 dimensions, "
                              f"got shape {tuple(x.shape)}")
-        if not _all_finite(x):
-            raise ValueError("LIF input contains NaN or inf; check the previous layer and the learning rate")
-        backend = resolve_backend(self.backend, x, self.spike)
-        seed = draw_seed() if self.spike.noise_rate() > 0.0 else 0
+        self._record_nonfinite(x)
+        spec = self.spike.fused_spec()
+        backend = resolve_backend(self.backend, x, self.spike, spec)
+        p = self.spike.noise_rate()
+        seed = draw_seed() if p > 0.0 else 0
         if backend == "autograd":
-            p = self.spike.noise_rate()
             mask = F.binary_mask(seed, tuple(x.shape), p, x.device).to(x.dtype) if p > 0.0 else None
             return lif_reference(x, self.spike, self.decay(), self.threshold, self.reset, self.scale_output, mask)
-        spec = self.spike.fused_spec()
         return fused_lif(x, spec, self.decay(), self.threshold, self.reset, self.scale_output, seed, backend)
+
+    def _record_nonfinite(self, x: torch.Tensor) -> None:
+        """OR ``x``'s NaN/inf test into this layer's device-side flag (read by :func:`take_nonfinite_inputs`)."""
+        found = _has_nonfinite(x)
+        if self._nonfinite is not None and self._nonfinite.device == found.device:
+            found = found | self._nonfinite
+        self._nonfinite = found
 
     def extra_repr(self) -> str:
         return (f"decay={float(self.decay()):.3g}, threshold={float(self.threshold):.3g}, reset={self.reset}, "
                 f"scale_output={self.scale_output}, backend={self.backend}")
+
+
+def take_nonfinite_inputs(model: nn.Module) -> list[str]:
+    """Names of the :class:`LIF` layers in ``model`` that received a NaN or inf since the last call; clears them.
+
+    The LIF never reads its finiteness test back (that would make the host wait for the device at every layer);
+    it ORs it into a device-side flag per layer. This function reads all of a model's flags in one transfer,
+    so a trainer calls it once per step (or per epoch) and stops on a non-empty list. A layer's name is its
+    ``named_modules()`` name (``"<root>"`` for ``model`` itself); layers not called since the last read are
+    left out.
+    """
+    layers = [(name or "<root>", m) for name, m in model.named_modules()
+              if isinstance(m, LIF) and m._nonfinite is not None]
+    if not layers:
+        return []
+    device = layers[0][1]._nonfinite.device
+    flags = torch.stack([m._nonfinite.to(device) for _, m in layers]).tolist()
+    for _, m in layers:
+        m._nonfinite = None
+    return [name for (name, _), bad in zip(layers, flags, strict=True) if bad]
+
+
+def check_finite_inputs(model: nn.Module) -> None:
+    """Raise ``ValueError`` naming the LIF layers of ``model`` that received NaN or inf (see
+    :func:`take_nonfinite_inputs`, which this calls: one device read, flags cleared)."""
+    bad = take_nonfinite_inputs(model)
+    if bad:
+        raise ValueError(f"LIF input contains NaN or inf in layer(s) {', '.join(bad)}; check the previous layer "
+                         "and the learning rate")

@@ -5,9 +5,11 @@ Its contract with the neuron:
 
 * ``fire(u, binary_mask)`` maps a pre-activation ``u = v − θ`` of shape ``[B, ...]`` for one time step to
   the output ``o`` (used by the reference autograd loop);
-* ``noise_rate()`` is the current analog fraction ``p`` (0 in ``eval()``), used to draw ``binary_mask``;
+* ``noise_rate()`` is the current analog fraction ``p`` (0 in ``eval()``) as a Python float, used to draw
+  ``binary_mask``; it never reads a tensor, so calling it never waits for a device;
 * ``fused_spec()`` describes the spike function to the fused kernels (primitive, width, ``p``), or returns
-  ``None`` when no fused kernel implements it.
+  ``None`` when no fused kernel implements it (a primitive of :data:`asgl.functional.PRIMITIVES` without a
+  kernel code, or a spike function the kernels do not know).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,7 +41,7 @@ class FusedSpec:
     """What a fused LIF kernel needs to know about the spike function.
 
     Attributes:
-        primitive: ``"sigmoid"`` or ``"rectangle"``.
+        primitive: a key of :data:`asgl.functional.PRIMITIVES` that has a kernel code.
         width: ``w`` as a tensor of shape ``[]`` (layer-wide) or ``[C]`` (per channel), carrying its graph.
         p: analog fraction in ``[0, 1]``; ``0`` gives pure spikes forward.
     """
@@ -75,7 +78,7 @@ def _check_p(p: float) -> float:
 
 def _check_primitive(primitive: str) -> str:
     if primitive not in F.PRIMITIVES:
-        raise ValueError(f"primitive must be one of {F.PRIMITIVES}, got {primitive!r}")
+        raise ValueError(f"primitive must be one of {tuple(F.PRIMITIVES)}, got {primitive!r}")
     return primitive
 
 
@@ -94,9 +97,12 @@ class ASGLSpike(SpikeFunction):
 
     Args:
         width: initial width ``w > 0`` of the primitive (larger = smoother).
-        p: analog fraction in ``[0, 1]``; stored as a buffer so it travels with checkpoints and schedules.
+        p: analog fraction in ``[0, 1]``; stored as a buffer so it travels with checkpoints and schedules, and
+            mirrored in a Python float that :meth:`set_noise_rate` and ``load_state_dict`` keep equal to it, so
+            the forward pass reads ``p`` without a device read.
         channels: ``None`` for one width per layer, or ``C`` for one width per channel (dimension 2).
-        primitive: ``"sigmoid"`` (``H_w(x) = sigmoid(x/w)``) or ``"rectangle"``.
+        primitive: a key of :data:`asgl.functional.PRIMITIVES`: ``"sigmoid"`` (``H_w(x) = sigmoid(x/w)``) or
+            ``"rectangle"``, or any primitive added there (one without a kernel code runs on the autograd loop).
         parameterisation: what the optimiser sees: ``"slope"`` ``a = 1/w`` (the authors' choice),
             ``"width"`` ``w`` itself, or ``"log_width"`` ``log w``. It changes how Adam moves the width.
         learnable: learn the width (``True``) or keep it fixed.
@@ -129,6 +135,7 @@ class ASGLSpike(SpikeFunction):
         else:
             self.register_buffer("raw_width", tensor)
         self.register_buffer("p", torch.tensor(_check_p(p), dtype=torch.float32))
+        self._p = float(np.float32(p))  # the buffer's value (rounded to float32), computed on the host
 
     def width(self) -> torch.Tensor:
         """The width ``w`` (shape ``[]`` or ``[C]``), differentiable w.r.t. the stored parameter."""
@@ -141,9 +148,16 @@ class ASGLSpike(SpikeFunction):
     def set_noise_rate(self, p: float) -> None:
         """Set ``p`` in place (used by :class:`asgl.schedules.NoiseRateSchedule`)."""
         self.p.fill_(_check_p(p))
+        self._p = float(np.float32(p))  # the value the float32 buffer now holds, computed on the host
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        loaded = state_dict.get(prefix + "p")
+        if isinstance(loaded, torch.Tensor) and loaded.numel() == 1:
+            self._p = float(loaded.detach().to("cpu", torch.float32))  # once per load, not per step
 
     def noise_rate(self) -> float:
-        return float(self.p) if self.training else 0.0
+        return self._p if self.training else 0.0
 
     def fire(self, u: torch.Tensor, binary_mask: torch.Tensor | None) -> torch.Tensor:
         if not self.training:
@@ -152,13 +166,15 @@ class ASGLSpike(SpikeFunction):
         mask = torch.ones_like(u) if binary_mask is None else binary_mask
         return F.noisy_spike(u, smooth, mask)
 
-    def fused_spec(self) -> FusedSpec:
+    def fused_spec(self) -> FusedSpec | None:
+        if F.PRIMITIVES[self.primitive].kernel_code is None:
+            return None
         return FusedSpec(self.primitive, self.width(), self.noise_rate())
 
     def extra_repr(self) -> str:
         w = self.width().detach()
         shown = f"{w.item():.4g}" if w.dim() == 0 else f"[{w.numel()} channels]"
-        return f"width={shown}, p={float(self.p):.3g}, primitive={self.primitive}, param={self.parameterisation}"
+        return f"width={shown}, p={self._p:.3g}, primitive={self.primitive}, param={self.parameterisation}"
 
 
 class FixedSurrogateSpike(ASGLSpike):

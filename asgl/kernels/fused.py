@@ -8,26 +8,45 @@ the decay and the threshold.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
 from asgl import functional as F
 
 BACKENDS = ("auto", "autograd", "numba", "triton")
-_PRIMITIVE_CODES = {"sigmoid": 0, "rectangle": 1}
+_log = logging.getLogger(__name__)
+_REPORTED: set[str] = set()
 
 
-def resolve_backend(backend: str, x: torch.Tensor, spike) -> str:
-    """Map ``backend`` (one of :data:`BACKENDS`) to the implementation that will run, or raise."""
-    spec_available = spike.fused_spec() is not None
+def _report_autograd_once(spike) -> None:
+    """Log, once per primitive (or spike class), that ``"auto"`` runs the autograd loop for want of a kernel."""
+    what = getattr(spike, "primitive", None) or type(spike).__name__
+    if what not in _REPORTED:
+        _REPORTED.add(what)
+        _log.info("no fused LIF kernel implements %r; backend 'auto' runs the autograd loop for it", what)
+
+
+def resolve_backend(backend: str, x: torch.Tensor, spike, spec) -> str:
+    """Map ``backend`` (one of :data:`BACKENDS`) to the implementation that will run, or raise.
+
+    ``spec`` is ``spike.fused_spec()``: ``None`` when no fused kernel implements the spike function. Reads
+    only shapes, dtypes and devices, never a tensor's values, so it never waits for a device.
+    """
     if backend == "auto":
-        if not spec_available or x.dtype == torch.float64:
+        if spec is None:
+            _report_autograd_once(spike)
+            return "autograd"
+        if x.dtype == torch.float64:
             return "autograd"
         if x.device.type == "cuda":
             return "triton"
         return "numba" if x.device.type == "cpu" and x.dtype == torch.float32 else "autograd"
-    if backend in ("numba", "triton") and not spec_available:
-        raise ValueError(f"backend {backend!r} has no kernel for {type(spike).__name__}; use backend='autograd'")
+    if backend in ("numba", "triton") and spec is None:
+        what = getattr(spike, "primitive", None) or type(spike).__name__
+        raise ValueError(f"backend {backend!r} has no kernel for {what!r} ({type(spike).__name__}); use "
+                         "backend='auto' or 'autograd'")
     if backend == "numba" and (x.device.type != "cpu" or x.dtype != torch.float32):
         raise ValueError(f"backend 'numba' runs float32 CPU tensors only, got {x.dtype} on {x.device}")
     if backend == "triton" and x.device.type != "cuda" and not _triton_interpreted():
@@ -52,7 +71,15 @@ def _layout(x: torch.Tensor, width: torch.Tensor) -> tuple[int, int]:
     return channels, int(np.prod(x.shape[3:], dtype=np.int64)) if x.dim() > 3 else 1
 
 
+def _scalar_array(value) -> np.ndarray:
+    """A 0-d tensor or a number as a 1-element float32 array (a view of a float32 CPU tensor: no copy)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().reshape(1).to(torch.float32).numpy()
+    return np.array([value], dtype=np.float32)
+
+
 def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
+    """Numba forward; ``decay`` and ``theta`` are 0-d CPU tensors or numbers. Returns ``(y, v)``, ``[T, N]``."""
     from asgl.kernels import lif_numba
 
     n_steps = x2.shape[0]
@@ -60,19 +87,22 @@ def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     y = np.empty_like(xn)
     v = np.empty_like(xn)
     forward, _ = lif_numba.kernels(prim, hard, scale, p > 0)
-    forward(xn, n_steps, w.numpy(), s_inner, np.float32(decay), np.float32(theta), np.float32(p), np.int64(key), y, v)
+    forward(xn, n_steps, w.numpy(), s_inner, _scalar_array(decay), _scalar_array(theta), np.float32(p),
+            np.int64(key), y, v)
     return torch.from_numpy(y).reshape(x2.shape), torch.from_numpy(v).reshape(x2.shape)
 
 
 def _numba_backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
+    """Numba backward. Returns ``(g_x [T, N], g_w [C] float32, g_decay, g_theta)``, the last two 0-d float64."""
     from asgl.kernels import lif_numba
 
     gx = np.empty(v.numel(), dtype=np.float32)
     _, backward = lif_numba.kernels(prim, hard, scale, p > 0)
     g_w, g_d, g_t = backward(gy.numpy().reshape(-1), v.numpy().reshape(-1), v.shape[0], w.numpy(), s_inner,
-                             np.float32(decay), np.float32(theta), np.float32(p), np.int64(key), gx)
+                             _scalar_array(decay), _scalar_array(theta), np.float32(p), np.int64(key), gx)
     g_width = torch.from_numpy(g_w.sum(0)).float()
-    return torch.from_numpy(gx).reshape(v.shape), g_width, float(g_d.sum()), float(g_t.sum())
+    return (torch.from_numpy(gx).reshape(v.shape), g_width, torch.from_numpy(np.asarray(g_d.sum())),
+            torch.from_numpy(np.asarray(g_t.sum())))
 
 
 def _kernels(backend: str):
@@ -92,12 +122,13 @@ class FusedLIF(torch.autograd.Function):
         _, s_inner = _layout(x, width)
         w = width.detach().reshape(-1).to(torch.float32).contiguous()
         key = F.seed_key(seed)
-        prim = _PRIMITIVE_CODES[primitive]
+        prim = F.PRIMITIVES[primitive].kernel_code
         hard = reset == "hard"
         fwd, _ = _kernels(backend)
-        y, v = fwd(x2, w, s_inner, float(decay), float(threshold), float(p), key, prim, hard, scale)
+        decay, threshold = decay.detach(), threshold.detach()
+        y, v = fwd(x2, w, s_inner, decay, threshold, p, key, prim, hard, scale)
         ctx.save_for_backward(v, w, decay, threshold)
-        ctx.meta = (s_inner, float(p), key, prim, hard, scale, backend, x.shape, width.shape)
+        ctx.meta = (s_inner, p, key, prim, hard, scale, backend, x.shape, width.shape)
         return y.reshape(x.shape)
 
     @staticmethod
@@ -106,14 +137,18 @@ class FusedLIF(torch.autograd.Function):
         s_inner, p, key, prim, hard, scale, backend, shape, width_shape = ctx.meta
         _, bwd = _kernels(backend)
         gy = grad_y.contiguous().reshape(v.shape).to(v.dtype)
-        gx, g_w, g_d, g_t = bwd(gy, v, w, s_inner, float(decay), float(threshold), p, key, prim, hard, scale)
+        gx, g_w, g_d, g_t = bwd(gy, v, w, s_inner, decay, threshold, p, key, prim, hard, scale)
         g_width = g_w.reshape(width_shape).to(grad_y.device)
-        g_decay = torch.as_tensor(g_d, dtype=decay.dtype, device=decay.device)
-        g_threshold = torch.as_tensor(g_t, dtype=threshold.dtype, device=threshold.device)
+        g_decay = g_d.to(dtype=decay.dtype, device=decay.device).reshape(decay.shape)
+        g_threshold = g_t.to(dtype=threshold.dtype, device=threshold.device).reshape(threshold.shape)
         return gx.reshape(shape), g_width, g_decay, g_threshold, None, None, None, None, None, None
 
 
 def fused_lif(x, spec, decay, threshold, reset, scale_output, seed, backend):
-    """Run the fused LIF on ``x`` ``[T, B, ...]`` with the spike function described by ``spec``."""
+    """Run the fused LIF on ``x`` ``[T, B, ...]`` with the spike function described by ``spec``.
+
+    ``spec.p`` and ``seed`` are Python numbers; ``decay`` and ``threshold`` stay tensors all the way into the
+    kernels, so no value is read back from the device.
+    """
     return FusedLIF.apply(x, spec.width, decay, threshold, spec.primitive, spec.p, seed, reset, scale_output,
                           backend)

@@ -24,7 +24,8 @@ Speed comes from four choices, each measured (``docs/performance.md``):
 
 * One pair of kernels is compiled per ``(primitive, reset, scale, noisy)`` (:func:`kernels`), so the flags
   are constants and the inner loops are straight-line code; with runtime flags LLVM kept a branch per
-  element and left the backward loop scalar.
+  element and left the backward loop scalar. Each pair is compiled once per machine: numba's on-disk
+  cache holds it for every later process (see :func:`kernels` for what makes the cache hit).
 * Neurons are processed in blocks of ``BLOCK`` (``prange`` over blocks, so all cores work); within a block
   every array is indexed by the loop counter alone (per-step slices), so loads and stores are contiguous
   vector operations rather than gathers.
@@ -43,11 +44,13 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from asgl.functional import PRIMITIVES
 from asgl.kernels.numba_intrinsics import counter_uniform32, exp2_neg, fma, prefer_512bit_vectors
 
 BLOCK = 1024
-SIGMOID = 0
-RECTANGLE = 1
+SIGMOID = PRIMITIVES["sigmoid"].kernel_code
+RECTANGLE = PRIMITIVES["rectangle"].kernel_code
+IMPLEMENTED = (SIGMOID, RECTANGLE)
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -116,30 +119,48 @@ def _block_inverse_widths(w, ch):
     return out
 
 
+@njit(inline="always", **_KW)
+def _smooth(z, prim):
+    """``H`` of primitive ``prim`` at ``z = u / w``: sigmoid ``1/(1+e^{−z})``, rectangle ``clamp(z + 1/2, 0, 1)``."""
+    if prim == SIGMOID:
+        return _sigmoid(z)
+    return min(max(z + _HALF, _F0), _F1)
+
+
+@njit(inline="always", **_KW)
+def _smooth_grad(z, inv_w, h, prim):
+    """``∂H/∂u`` given ``z = u / w``, ``1 / w`` and ``h = H(z)``: ``h(1 − h)/w`` or ``[|z| < 1/2]/w``."""
+    if prim == SIGMOID:
+        return h * (_F1 - h) * inv_w
+    return inv_w if abs(z) < _HALF else _F0
+
+
 @functools.cache
 def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
-    """``(forward, backward)`` compiled for one combination of flags (cached on disk by numba).
+    """``(forward, backward)`` compiled for one combination of flags, loaded from numba's on-disk cache if there.
 
     ``forward(x, n_steps, w, s_inner, decay, theta, p, key, y, v_saved)`` fills flat ``y`` and ``v_saved``.
     ``backward(grad_y, v_saved, n_steps, w, s_inner, decay, theta, p, key, grad_x)`` fills flat ``grad_x`` and
     returns per-block partial sums ``(g_w[blocks, C], g_decay[blocks], g_theta[blocks])`` in float64.
-    ``noisy`` must equal ``p > 0``.
+    ``decay`` and ``theta`` are 1-element float32 arrays (read inside the kernel, so a caller never converts
+    a tensor to a Python number); ``noisy`` must equal ``p > 0``.
+
+    Why closures, and why they hit the cache: numba keys a closure's cache entry on its bytecode and on a
+    pickle of its closure cells. The cells here hold only the four flags (an int and three bools), so the key
+    is the same in every process and a fresh process loads the compiled code instead of compiling it. The
+    flags are frozen into the compiled code as constants, so every ``if`` on them is folded away and the inner
+    loops stay straight-line vector code. A cell holding a compiled function (a dispatcher) would pickle
+    differently in every process and the cache would never hit: everything the kernels call is module-level.
+    :func:`_compile` gives each flag set its own symbol names.
     """
-    sigmoid = prim == SIGMOID
+    if prim not in IMPLEMENTED:
+        raise ValueError(f"the numba LIF kernel has no primitive with code {prim!r}; it implements {IMPLEMENTED}")
+    prim, hard, scale, noisy = int(prim), bool(hard), bool(scale), bool(noisy)
 
-    @njit(inline="always", **_KW)
-    def smooth(z):
-        return _sigmoid(z) if sigmoid else min(max(z + _HALF, _F0), _F1)
-
-    @njit(inline="always", **_KW)
-    def smooth_grad(z, inv_w, h):
-        if sigmoid:
-            return h * (_F1 - h) * inv_w
-        return inv_w if abs(z) < _HALF else _F0
-
-    @njit(parallel=True, **_KW)
-    def forward(x, n_steps, w, s_inner, decay, theta, p, key, y, v_saved):
+    def forward(x, n_steps, w, s_inner, decay_arr, theta_arr, p, key, y, v_saved):
         n = x.shape[0] // n_steps
+        decay = decay_arr[0]
+        theta = theta_arr[0]
         out_scale = theta if scale else _F1
         for b in prange((n + BLOCK - 1) // BLOCK):
             prefer_512bit_vectors()
@@ -158,13 +179,14 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
                     u = v - theta
                     o = _F1 if u >= _F0 else _F0
                     if noisy and counter_uniform32(base + j + key) < p:
-                        o = smooth(u * inv_w[j])
+                        o = _smooth(u * inv_w[j], prim)
                     r[j] = v * (_F1 - o) if hard else v - theta * o
                     yt[j] = out_scale * o
 
-    @njit(parallel=True, **_KW)
-    def backward(grad_y, v_saved, n_steps, w, s_inner, decay, theta, p, key, grad_x):
+    def backward(grad_y, v_saved, n_steps, w, s_inner, decay_arr, theta_arr, p, key, grad_x):
         n = grad_y.shape[0] // n_steps
+        decay = decay_arr[0]
+        theta = theta_arr[0]
         n_channels = w.shape[0]
         n_blocks = (n + BLOCK - 1) // BLOCK
         g_w = np.zeros((n_blocks, n_channels), dtype=np.float64)
@@ -191,8 +213,8 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
                     v = vt[j]
                     u = v - theta
                     z = u * iw
-                    h = smooth(z)
-                    dh = smooth_grad(z, iw, h)
+                    h = _smooth(z, prim)
+                    dh = _smooth_grad(z, iw, h, prim)
                     o = _F1 if u >= _F0 else _F0
                     if noisy and counter_uniform32(base + j + key) < p:
                         o = h
@@ -227,4 +249,18 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
             g_theta[b] = acc_theta
         return g_w, g_decay, g_theta
 
-    return forward, backward
+    tag = f"p{prim}_{'hard' if hard else 'soft'}_{'scaled' if scale else 'plain'}_{'noisy' if noisy else 'exact'}"
+    return _compile(forward, f"lif_forward_{tag}"), _compile(backward, f"lif_backward_{tag}")
+
+
+def _compile(kernel, name: str):
+    """``kernel`` as a cached parallel numba function whose symbols are named after ``name`` (one per flag set).
+
+    numba names a function's symbols after its qualified name plus a per-process counter. Every flag set's
+    closure has the same qualified name, so two sets compiled in different processes could be cached under
+    the same symbol names, and loading both into one process would link one set's data to the other's code
+    (seen as ``'descr' is NULL`` errors). A qualified name per flag set keeps the names distinct; it also
+    gives each set its own cache index file.
+    """
+    kernel.__qualname__ = kernel.__name__ = name
+    return njit(parallel=True, **_KW)(kernel)

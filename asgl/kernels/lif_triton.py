@@ -62,8 +62,12 @@ import torch
 import triton
 import triton.language as tl
 
-SIGMOID = 0
-RECTANGLE = 1
+from asgl.functional import PRIMITIVES
+
+SIGMOID = PRIMITIVES["sigmoid"].kernel_code
+RECTANGLE = PRIMITIVES["rectangle"].kernel_code
+IMPLEMENTED = (SIGMOID, RECTANGLE)
+_SIGMOID_CODE = tl.constexpr(SIGMOID)  # the kernels compare PRIM with it (globals in kernels must be constexpr)
 MAX_BLOCK = 1024
 MIN_BLOCK = 128
 NUM_WARPS = 4
@@ -110,7 +114,7 @@ def _smooth(u, w, PRIM: tl.constexpr):
     For both primitives ``∂H/∂w = H'(u)·(−u/w)``.
     """
     z = u / w
-    if PRIM == 0:
+    if PRIM == _SIGMOID_CODE:
         e = tl.exp(-tl.abs(z))
         s = 1.0 / (1.0 + e)
         h = tl.where(z >= 0.0, s, 1.0 - s)
@@ -122,11 +126,16 @@ def _smooth(u, w, PRIM: tl.constexpr):
 
 
 @triton.jit(do_not_specialize=["ctr0", "ctr_step"])
-def _lif_fwd_kernel(x_ptr, w_ptr, y_ptr, v_ptr, N, T, S, C, decay, theta, p, out_scale, ctr0, ctr_step,
-                    PRIM: tl.constexpr, HARD: tl.constexpr, NOISY: tl.constexpr,
+def _lif_fwd_kernel(x_ptr, w_ptr, y_ptr, v_ptr, decay_ptr, theta_ptr, N, T, S, C, p, ctr0, ctr_step,
+                    PRIM: tl.constexpr, HARD: tl.constexpr, SCALE: tl.constexpr, NOISY: tl.constexpr,
                     ROUND_BF16: tl.constexpr, ROUND_F16: tl.constexpr, BLOCK: tl.constexpr):
-    """One program = ``BLOCK`` neurons for all ``T`` steps; writes ``y`` and ``v`` (``[T, N]``)."""
+    """One program = ``BLOCK`` neurons for all ``T`` steps; writes ``y`` and ``v`` (``[T, N]``).
+
+    ``λ`` and ``θ`` are read from 1-element float32 device buffers, so the host never reads them.
+    """
     pid = tl.program_id(0)
+    decay = tl.load(decay_ptr)
+    theta = tl.load(theta_ptr)
     n = pid * BLOCK + tl.arange(0, BLOCK)
     valid = n < N
     w = tl.load(w_ptr + (n // S) % C, mask=valid, other=1.0)
@@ -147,13 +156,13 @@ def _lif_fwd_kernel(x_ptr, w_ptr, y_ptr, v_ptr, N, T, S, C, decay, theta, p, out
         else:
             o = spike
         r = v * (1.0 - o) if HARD else v - theta * o
-        y = _round_state(out_scale * o, ROUND_BF16, ROUND_F16)
+        y = _round_state(theta * o if SCALE else o, ROUND_BF16, ROUND_F16)
         tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=valid)
 
 
 @triton.jit(do_not_specialize=["ctr0", "ctr_step"])
-def _lif_bwd_kernel(gy_ptr, v_ptr, w_ptr, gx_ptr, gw_ptr, gdecay_ptr, gtheta_ptr, N, T, S, C,
-                    decay, theta, p, out_scale, ctr0, ctr_step,
+def _lif_bwd_kernel(gy_ptr, v_ptr, w_ptr, gx_ptr, gw_ptr, gdecay_ptr, gtheta_ptr, decay_ptr, theta_ptr, N, T, S, C,
+                    p, ctr0, ctr_step,
                     PRIM: tl.constexpr, HARD: tl.constexpr, SCALE: tl.constexpr, NOISY: tl.constexpr,
                     PER_CHANNEL: tl.constexpr, ROUND_BF16: tl.constexpr, ROUND_F16: tl.constexpr,
                     BLOCK: tl.constexpr):
@@ -161,9 +170,11 @@ def _lif_bwd_kernel(gy_ptr, v_ptr, w_ptr, gx_ptr, gw_ptr, gdecay_ptr, gtheta_ptr
 
     Step ``t = T−1−i`` is read at element offset ``t·N + n`` (int64). ``ctr0 = ((T−1)·N + key) mod 2³²``
     and the counter decreases by ``ctr_step = N mod 2³²`` per step. Partials: ``gdecay[pid]``, ``gtheta[pid]``, and
-    ``gw[pid]`` (``C = 1``) or ``gw[n]`` (per channel).
+    ``gw[pid]`` (``C = 1``) or ``gw[n]`` (per channel). ``λ`` and ``θ`` are read from device buffers.
     """
     pid = tl.program_id(0)
+    decay = tl.load(decay_ptr)
+    theta = tl.load(theta_ptr)
     n = pid * BLOCK + tl.arange(0, BLOCK)
     valid = n < N
     w = tl.load(w_ptr + (n // S) % C, mask=valid, other=1.0)
@@ -188,11 +199,11 @@ def _lif_bwd_kernel(gy_ptr, v_ptr, w_ptr, gx_ptr, gw_ptr, gdecay_ptr, gtheta_ptr
         g_r = decay * g_next
         if HARD:
             r = v * (1.0 - o)
-            g_o = out_scale * gy - g_r * v
+            g_o = (theta * gy if SCALE else gy) - g_r * v
             g_v = g_r * (1.0 - o) + g_o * dh
         else:
             r = v - theta * o
-            g_o = out_scale * gy - g_r * theta
+            g_o = (theta * gy if SCALE else gy) - g_r * theta
             g_v = g_r + g_o * dh
         acc_decay += g_next * r
         g_od = g_o * dh
@@ -219,8 +230,13 @@ def _interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
-def _check(name: str, t: torch.Tensor, w: torch.Tensor, s_inner: int) -> None:
-    """Raise ``ValueError`` for any input the kernels do not implement (no silent fallback)."""
+def _check(name: str, t: torch.Tensor, w: torch.Tensor, s_inner: int, prim: int) -> None:
+    """Raise ``ValueError`` for any input the kernels do not implement (no silent fallback).
+
+    Reads shapes, dtypes, devices and Python numbers only, never a tensor's values (no device read).
+    """
+    if prim not in IMPLEMENTED:
+        raise ValueError(f"the Triton LIF kernel has no primitive with code {prim!r}; it implements {IMPLEMENTED}")
     if t.device.type == "cuda":
         pass
     elif t.device.type == "cpu" and _interpreted():
@@ -257,6 +273,17 @@ def _round_flags(dtype: torch.dtype) -> tuple[bool, bool]:
     return dtype == torch.bfloat16, dtype == torch.float16
 
 
+def _device_scalar(value, device: torch.device) -> torch.Tensor:
+    """``value`` (a 0-d tensor or a number) as a 1-element float32 tensor on ``device``, without a host read.
+
+    A tensor already on ``device`` stays there (cast on the device if needed); a number is written by a fill
+    kernel, not copied from the host.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().reshape(1).to(device=device, dtype=torch.float32)
+    return torch.full((1,), float(value), dtype=torch.float32, device=device)
+
+
 def forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     """Fused LIF forward.
 
@@ -265,14 +292,16 @@ def forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
             ``TRITON_INTERPRET=1``).
         w: width ``[C]`` float32; neuron ``n`` uses ``w[(n // s_inner) % C]``.
         s_inner: ``S``, the length of one channel's run in a row of ``x2``.
-        decay, theta, p: ``λ``, ``θ`` and the analog fraction ``p`` (python floats).
+        decay, theta: ``λ`` and ``θ``, 0-d tensors (read by the kernel on the device) or numbers.
+        p: the analog fraction, a Python float (it selects the kernel variant, so it lives on the host).
         key: 32-bit mask key from :func:`asgl.functional.seed_key`.
-        prim: 0 sigmoid, 1 rectangle. hard: hard reset. scale: emit ``θ·o``.
+        prim: kernel code of the primitive (:data:`asgl.functional.PRIMITIVES`). hard: hard reset.
+        scale: emit ``θ·o``.
 
     Returns:
         ``(y, v)``: spikes ``[T, N]`` and the pre-fire membrane ``[T, N]``, both in ``x2``'s dtype.
     """
-    _check("x", x2, w, s_inner)
+    _check("x", x2, w, s_inner, prim)
     n_steps, n = x2.shape
     y = torch.empty_like(x2)
     v = torch.empty_like(x2)
@@ -281,10 +310,10 @@ def forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     block = _block(n)
     rb, rh = _round_flags(x2.dtype)
     grid = (triton.cdiv(n, block),)
-    _lif_fwd_kernel[grid](x2, w, y, v, n, n_steps, s_inner, w.shape[0], float(decay), float(theta), float(p),
-                          float(theta) if scale else 1.0, _i32(key), _i32(n),
-                          PRIM=int(prim), HARD=bool(hard), NOISY=float(p) > 0.0, ROUND_BF16=rb, ROUND_F16=rh,
-                          BLOCK=block, num_warps=NUM_WARPS)
+    _lif_fwd_kernel[grid](x2, w, y, v, _device_scalar(decay, x2.device), _device_scalar(theta, x2.device), n,
+                          n_steps, s_inner, w.shape[0], float(p), _i32(key), _i32(n),
+                          PRIM=int(prim), HARD=bool(hard), SCALE=bool(scale), NOISY=float(p) > 0.0, ROUND_BF16=rb,
+                          ROUND_F16=rh, BLOCK=block, num_warps=NUM_WARPS)
     return y, v
 
 
@@ -292,9 +321,10 @@ def backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     """Fused LIF backward through time (arguments as in :func:`forward`; ``gy`` and ``v`` are ``[T, N]``).
 
     Returns:
-        ``(grad_x [T, N] in v's dtype, g_w [C] float32, g_decay float, g_theta float)``.
+        ``(grad_x [T, N] in v's dtype, g_w [C] float32, g_decay, g_theta)``, the last two 0-d float64 tensors
+        on ``v``'s device (never read back to the host here).
     """
-    _check("v", v, w, s_inner)
+    _check("v", v, w, s_inner, prim)
     if gy.shape != v.shape or gy.dtype != v.dtype or gy.device != v.device or not gy.is_contiguous():
         raise ValueError(f"grad_y must be a contiguous tensor like v {tuple(v.shape)} {v.dtype}, got "
                          f"{tuple(gy.shape)} {gy.dtype} on {gy.device}")
@@ -302,7 +332,8 @@ def backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     channels = w.shape[0]
     gx = torch.empty_like(v)
     if v.numel() == 0:
-        return gx, torch.zeros(channels, dtype=torch.float32, device=v.device), 0.0, 0.0
+        zero = torch.zeros((), dtype=torch.float64, device=v.device)
+        return gx, torch.zeros(channels, dtype=torch.float32, device=v.device), zero, zero.clone()
     block = _block(n)
     n_blocks = triton.cdiv(n, block)
     per_channel = channels > 1
@@ -311,8 +342,8 @@ def backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     gt_part = torch.empty(n_blocks, dtype=torch.float32, device=v.device)
     last = (n_steps - 1) * n
     rb, rh = _round_flags(v.dtype)
-    _lif_bwd_kernel[(n_blocks,)](gy, v, w, gx, gw_part, gd_part, gt_part, n, n_steps, s_inner, channels,
-                                 float(decay), float(theta), float(p), float(theta) if scale else 1.0,
+    _lif_bwd_kernel[(n_blocks,)](gy, v, w, gx, gw_part, gd_part, gt_part, _device_scalar(decay, v.device),
+                                 _device_scalar(theta, v.device), n, n_steps, s_inner, channels, float(p),
                                  _i32(key + last), _i32(n),
                                  PRIM=int(prim), HARD=bool(hard), SCALE=bool(scale), NOISY=float(p) > 0.0,
                                  PER_CHANNEL=per_channel, ROUND_BF16=rb, ROUND_F16=rh, BLOCK=block,
@@ -321,6 +352,4 @@ def backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
         g_w = gw_part.view(-1, channels, s_inner).sum(dim=(0, 2), dtype=torch.float64).float()
     else:
         g_w = gw_part.sum(dtype=torch.float64).float().reshape(1)
-    g_decay = float(gd_part.sum(dtype=torch.float64))
-    g_theta = float(gt_part.sum(dtype=torch.float64))
-    return gx, g_w, g_decay, g_theta
+    return gx, g_w, gd_part.sum(dtype=torch.float64), gt_part.sum(dtype=torch.float64)

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
+from torch import nn
+
 from asgl import LIF, FixedSurrogateSpike
+from asgl.neuron import check_finite_inputs, take_nonfinite_inputs
 
 BACKENDS = ["autograd", "numba"]
 
@@ -80,14 +83,37 @@ def test_bad_input_raises():
     lif = _lif("soft", "autograd")
     with pytest.raises(ValueError, match=r"\[T, B, \.\.\.\]"):
         lif(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match="NaN"):
-        lif(torch.full((2, 1, 1), float("nan")))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nan_input_is_flagged_and_the_check_raises_once(backend):
+    lif = _lif("soft", backend)
+    lif(torch.full((2, 1, 1), float("nan")))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        check_finite_inputs(lif)
+    check_finite_inputs(lif)  # the read cleared the flag
 
 
 def test_huge_but_finite_input_is_accepted_and_inf_is_not():
     lif = _lif("soft", "autograd")
     x = torch.full((2, 1, 4), 3e38)
     assert lif(x).shape == x.shape
+    assert take_nonfinite_inputs(lif) == []
     x[1, 0, 2] = float("inf")
+    lif(x)
     with pytest.raises(ValueError, match="NaN or inf"):
-        lif(x)
+        check_finite_inputs(lif)
+    x[1, 0, 2] = -float("inf")
+    lif(x)
+    assert take_nonfinite_inputs(lif) == ["<root>"]
+
+
+def test_flags_accumulate_per_layer_until_read():
+    net = nn.Sequential(_lif("soft", "numba"), _lif("soft", "numba"))
+    good, bad = torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    bad[1, 2, 3] = float("nan")
+    net[1](bad)  # only the second layer sees the NaN
+    net(good)  # a later clean call does not clear it
+    assert take_nonfinite_inputs(net) == ["1"]
+    assert take_nonfinite_inputs(net) == []
+    assert take_nonfinite_inputs(nn.Linear(2, 2)) == []
