@@ -2,6 +2,8 @@
 
 Usage: ``python -m pipelines.prepare <id> [--data-root DIR] [--params params.yaml] [--force] [--set key=value ...]``.
 With ``--params``, the options come from ``datasets.<id>.prepare`` in that file (``--set`` overrides them).
+The data root is that file's ``data_root`` (or ``params.yaml``'s when ``--params`` is not given; see
+:mod:`pipelines._data_cli`).
 An up-to-date cache (same parameters, source checksums and code version) is reused.
 """
 
@@ -37,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preparation parameter (e.g. time_steps=20)")
-    p.add_argument("--params", default=None, help="read options from datasets.<id>.prepare of this params file")
     args = p.parse_args(argv)
     options = {}
     if args.params:

@@ -21,6 +21,21 @@ class UnknownDatasetError(DataError, KeyError):
         return self.args[0]
 
 
+def describe_path(path: Path) -> str:
+    """What is at ``path``, in words: nothing, a file of n bytes, a folder of n entries, or a symlink to one."""
+    path = Path(path)
+    link = f"a symlink to {path.resolve()}, " if path.is_symlink() else ""
+    if not path.exists():
+        return f"{link}nothing (a broken symlink)" if link else "nothing"
+    if path.is_dir():
+        try:
+            count = sum(1 for _ in path.iterdir())
+        except OSError:
+            count = "?"
+        return f"{link}a folder of {count} entries"
+    return f"{link}a file of {path.stat().st_size} bytes"
+
+
 class DatasetUnavailableError(DataError):
     """The raw files are neither on disk nor downloadable."""
 
@@ -31,7 +46,7 @@ class DatasetUnavailableError(DataError):
         why = f" ({reason})" if reason else ""
         super().__init__(
             f"dataset {dataset_id!r} unavailable: {tried}{why}; expected files: {', '.join(expected)}; "
-            f"download them by hand and put them in {where}/"
+            f"found at {where}: {describe_path(where)}; download them by hand and put them in {where}/"
         )
 
 
@@ -51,10 +66,13 @@ class CorruptFileError(DataError):
 
     def __init__(self, path: Path, detail: str):
         self.path = Path(path)
-        super().__init__(
-            f"cannot read {path}: {detail}; the file looks truncated or corrupted — "
-            "delete it and fetch it again"
-        )
+        found = describe_path(self.path)
+        if self.path.is_dir():
+            advice = (f"expected a file, found {found}; put the file itself there (or, for a folder of "
+                      "recordings, its contents in the dataset's raw folder)")
+        else:
+            advice = f"found {found}; the file looks truncated or corrupted — delete it and fetch it again"
+        super().__init__(f"cannot read {path}: {detail}; {advice}")
 
 
 class UnsafeArchiveError(DataError):

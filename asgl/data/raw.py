@@ -22,7 +22,7 @@ from typing import Any
 
 from asgl.data.archive import safe_extract
 from asgl.data.download import download, file_digest, verify_file
-from asgl.data.errors import ChecksumMismatchError, DatasetUnavailableError
+from asgl.data.errors import ChecksumMismatchError, CorruptFileError, DatasetUnavailableError
 from asgl.data.registry import DatasetSpec, RemoteFile, get_spec
 from asgl.io import atomic_write_json
 
@@ -77,6 +77,8 @@ def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool
         return folder
     for remote in spec.remotes:
         path = folder / remote.filename
+        if path.exists() and not path.is_file():
+            raise CorruptFileError(path, f"expected the downloaded file {remote.filename}")
         if path.exists():
             digest = verify_file(path, md5=remote.md5, sha256=remote.sha256)
         elif allow_download:
