@@ -55,6 +55,7 @@ from asgl.metrics import (
     predictions,
     workload_metrics,
 )
+from asgl.neuron import take_nonfinite_inputs
 from asgl.training import batches as B
 from asgl.training import checkpoint as C
 from asgl.training import records as R
@@ -75,7 +76,8 @@ THROUGHPUT_BATCHES = 8  # timed inference batches after the warm-up (test batche
 
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the message names epoch and step."""
+    """Training became non-finite: a NaN or infinite loss (the message names epoch and step), or NaN/inf reaching
+    a LIF layer's input while the loss stayed finite (it names epoch and layers)."""
 
 
 @dataclass
@@ -154,18 +156,21 @@ class EpochTotals:
         return both[:mine.numel()], both[mine.numel():]
 
 
+def _stopped(what: str, config: TrainConfig, run_dir: Path, last_good: int) -> NonFiniteLossError:
+    kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
+            if last_good else "no checkpoint was written yet")
+    return NonFiniteLossError(f"{what}; training stopped and {kept}; try a lower learning rate (lr={config.lr}, "
+                              f"neuron_lr={config.neuron_lr}) or gradient clipping (grad_clip)")
+
+
 def _non_finite(local: Sequence[float], epoch: int, config: TrainConfig, run_dir: Path,
                 last_good: int) -> NonFiniteLossError:
     """The error for a recorded non-finite loss, naming epoch and step (1-based) of this rank's first one."""
     mine = local[EpochTotals.BAD] > 0
     where = (f"epoch {epoch + 1}, step {int(local[EpochTotals.CLEAN]) + 1}" if mine
              else f"epoch {epoch + 1} on another rank")
-    kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
-            if last_good else "no checkpoint was written yet")
     value = local[EpochTotals.FIRST] if mine else float("nan")
-    return NonFiniteLossError(f"non-finite training loss ({value}) at {where}; training stopped and {kept}; try a "
-                              f"lower learning rate (lr={config.lr}, neuron_lr={config.neuron_lr}) or gradient "
-                              "clipping (grad_clip)")
+    return _stopped(f"non-finite training loss ({value}) at {where}", config, run_dir, last_good)
 
 
 def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch: int, ctx: DistContext,
@@ -176,7 +181,8 @@ def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch:
     Loss, correct predictions and the finiteness of the loss stay on the device during the epoch and are read
     once at its end (:class:`EpochTotals`). A non-finite loss raises :class:`NonFiniteLossError` then, naming
     its step, before anything of the epoch is saved; an error raised by a later step of the same epoch (e.g.
-    a layer refusing NaN input after the bad update) is reported as that non-finite loss.
+    a layer refusing NaN input after the bad update) is reported as that non-finite loss. The LIF layers'
+    NaN/inf input flags (:func:`asgl.neuron.take_nonfinite_inputs`) are read at the same time.
     """
     x_all, y_all = data
     wrapped.train()
@@ -224,6 +230,10 @@ def _epoch(net: nn.Module, wrapped: nn.Module, data, config: TrainConfig, epoch:
     summed, local_values = totals.read(ctx)
     if summed[EpochTotals.BAD]:
         raise _non_finite(local_values, epoch, config, run_dir, last_good)
+    layers = take_nonfinite_inputs(net)  # the LIFs' device-side NaN/inf flags, one read
+    if layers:
+        raise _stopped(f"NaN or inf reached the input of LIF layer(s) {', '.join(layers)} in epoch {epoch + 1} "
+                       "(the loss stayed finite)", config, run_dir, last_good)
     samples = summed[-1]
     row.update(loss=summed[0] / samples, train_accuracy=summed[1] / samples,
                epoch_time_s=time.perf_counter() - started, train_samples_per_s=meter.samples_per_second())
@@ -321,6 +331,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     run_ctx = RunContext(net, start, config.epochs, ctx.rank, ctx.world_size)
     for cb in callbacks:
         cb.on_train_start(run_ctx)
+    take_nonfinite_inputs(net)  # flags from before this run are not its own
     show = config.progress and ctx.is_main and sys.stderr.isatty()  # a bar on terminals, else one line per epoch
     bar = tqdm(total=(config.epochs - start) * steps, disable=not show, desc="train", dynamic_ncols=True)
     memory = PeakMemory(device)
@@ -337,6 +348,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
                     cb.on_epoch_end(run_ctx)
                 evaluate = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs
                 row["test_accuracy"] = evaluate_accuracy(net, test_data, config, device) if evaluate else None
+                take_nonfinite_inputs(net)  # evaluation's flags are not training's (one read, discarded)
                 row.update(R.neuron_state(net))
                 row.update(run_ctx.record)
                 history.append(row)

@@ -242,3 +242,20 @@ def test_an_error_without_a_non_finite_loss_is_not_renamed(tmp_path):
     train_data, test_data = make_data()
     with pytest.raises(ValueError, match="hidden input"):
         train(Guarded(fail_at_call=6), train_data, test_data, CONFIG, tmp_path)  # every loss was finite
+
+
+class PoisonHidden(Callback):
+    """A NaN into one hidden unit's weights: the SG neuron's Heaviside stays silent there, the loss finite."""
+
+    def on_epoch_start(self, ctx) -> None:
+        if ctx.epoch == 1:
+            with torch.no_grad():
+                ctx.model.fc1.weight[0, 0] = float("nan")
+
+
+def test_nan_reaching_a_lif_with_a_finite_loss_stops_training(tmp_path):
+    train_data, test_data = make_data()
+    model, callbacks = make_model("sg")
+    with pytest.raises(NonFiniteLossError, match=r"LIF layer\(s\) neuron in epoch 2 \(the loss stayed finite\)"):
+        train(model, train_data, test_data, CONFIG, tmp_path, [*callbacks, PoisonHidden()])
+    assert load_checkpoint(tmp_path)["epoch"] == 1
