@@ -9,9 +9,14 @@ A first row per shape, "memory floor", moves the same bytes as the fused kernel 
 freshly allocated outputs) with no arithmetic: the fused kernel's time divided by it says how far the kernel
 is from being bound by memory alone.
 
+With ``--first-call`` it measures instead what a new process pays before its first LIF step: a fresh
+Python process imports asgl, then times its first forward + backward with ``p = 0`` and then with ``p > 0``
+(wall and CPU seconds), and the script reports whether numba's cache folder gained files.
+
 Usage::
 
     python scripts/bench_lif_cpu.py [--threads 2] [--repeats 20] [--out results/bench_lif_cpu.json]
+    python scripts/bench_lif_cpu.py --first-call [--repeats 3]
 """
 
 from __future__ import annotations
@@ -173,7 +178,8 @@ def kernel_only(repeats: int) -> list[dict]:
         y, v, gx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         for p in (0.2, 0.0):
             forward, backward = lif_numba.kernels(lif_numba.SIGMOID, False, False, p > 0)
-            params = (steps, np.ones(1, np.float32), n, np.float32(0.5), np.float32(1.0), np.float32(p), np.int64(7))
+            decay, theta = np.full(1, 0.5, np.float32), np.full(1, 1.0, np.float32)
+            params = (steps, np.ones(1, np.float32), n, decay, theta, np.float32(p), np.int64(7))
             fwd_args, bwd_args = (x, *params, y, v), (gy, v, *params, gx)
             rows.append({"shape": list(shape), "p": p,
                          "forward_ms": time_call(lambda f=forward, a=fwd_args: f(*a), repeats) * 1e3,
@@ -196,12 +202,60 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+_FIRST_CALL = """
+import json, time
+t0, c0 = time.perf_counter(), time.process_time()
+import torch
+from asgl import LIF, ASGLSpike
+out = {"import_s": time.perf_counter() - t0, "import_cpu_s": time.process_time() - c0}
+for p in (0.0, 0.2):
+    lif = LIF(ASGLSpike(width=1.0, p=p), backend="numba")
+    x = torch.randn(4, 8, 64, requires_grad=True)
+    t, c = time.perf_counter(), time.process_time()
+    lif(x).sum().backward()
+    out[f"first_fwd_bwd_p{p}_s"] = time.perf_counter() - t
+    out[f"first_fwd_bwd_p{p}_cpu_s"] = time.process_time() - c
+print(json.dumps(out))
+"""
+
+
+def cache_files() -> int:
+    """Number of files in numba's cache folder for the LIF kernels (``NUMBA_CACHE_DIR`` or ``__pycache__``)."""
+    import os
+    from pathlib import Path
+
+    import asgl.kernels
+
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    folder = Path(root) if root else Path(asgl.kernels.__file__).parent / "__pycache__"
+    return sum(1 for f in folder.rglob("*") if f.suffix in (".nbi", ".nbc"))
+
+
+def first_call(repeats: int) -> list[dict]:
+    """``repeats`` fresh processes, each timing its first LIF forward + backward (see the module docstring)."""
+    import json
+    import subprocess
+    import sys
+
+    rows = []
+    for _ in range(repeats):
+        before = cache_files()
+        proc = subprocess.run([sys.executable, "-c", _FIRST_CALL], capture_output=True, text=True, check=True)
+        rows.append({**json.loads(proc.stdout.strip().splitlines()[-1]), "cache_files_added": cache_files() - before})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", default=None, help="optional JSON output path")
+    parser.add_argument("--first-call", action="store_true", help="time a fresh process's first LIF step instead")
     args = parser.parse_args(argv)
+    if args.first_call:
+        for row in first_call(args.repeats):
+            print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        return
     rows = run(args.threads, args.repeats)
     kernels = kernel_only(args.repeats)
     print(format_table(rows))

@@ -119,6 +119,18 @@ def test_bad_arguments_raise(kwargs, message):
         ASGLSpike(**kwargs)
 
 
+def test_the_host_copy_of_p_follows_the_buffer():
+    spike = ASGLSpike(p=0.1)
+    assert spike.noise_rate() == float(spike.p)
+    spike.set_noise_rate(0.3)
+    assert spike.noise_rate() == float(spike.p) and float(spike.p) == pytest.approx(0.3)
+    other = ASGLSpike(p=0.0)
+    other.load_state_dict(spike.state_dict())
+    assert other.noise_rate() == float(spike.p)
+    other.eval()
+    assert other.noise_rate() == 0.0
+
+
 def test_set_noise_rate_validates_and_fixed_surrogate_refuses_noise():
     spike = ASGLSpike(p=0.2)
     spike.set_noise_rate(0.05)

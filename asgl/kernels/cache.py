@@ -1,0 +1,71 @@
+"""numba's on-disk cache of the CPU LIF kernels: what is in it, and filling it ahead of the first training step.
+
+Each flag set ``(primitive, reset, scale, noisy)`` is one pair of kernels (:func:`asgl.kernels.lif_numba.kernels`).
+The first process on a machine that runs a flag set compiles the pair (a few seconds) and numba writes it to
+its cache folder; every later process loads it (tens of milliseconds) and writes nothing. The folder is
+``NUMBA_CACHE_DIR`` when that is set, else ``asgl/kernels/__pycache__`` (ignored by git, Docker and DVC);
+an entry is specific to the CPU model and the numba version, and is rebuilt when the kernel source changes.
+
+:func:`warm_cache` compiles or loads the flag sets a run will use, so a pipeline can pay the compilation once,
+before its runs start, instead of inside the first epoch of every run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import numpy as np
+
+FlagSet = tuple[str, str, bool, bool]  # (primitive, reset, scale_output, noisy)
+
+
+def all_flag_sets() -> list[FlagSet]:
+    """Every flag set the fused kernels implement: primitives with a kernel code × reset × scale × noisy."""
+    from asgl.functional import PRIMITIVES
+
+    names = [name for name, prim in PRIMITIVES.items() if prim.kernel_code is not None]
+    return list(itertools.product(names, ("soft", "hard"), (False, True), (False, True)))
+
+
+def warm_cache(flag_sets: Iterable[FlagSet] | None = None) -> dict[str, int]:
+    """Compile (first time on this machine) or load (afterwards) the numba kernels of ``flag_sets``.
+
+    Args:
+        flag_sets: ``(primitive, reset, scale_output, noisy)`` tuples, e.g. ``("sigmoid", "soft", False, True)``
+            for ASGL with ``p > 0``; ``noisy=False`` is the kernel of ``p = 0`` (the SG control, and every
+            model in ``eval()``). ``None`` means all of :func:`all_flag_sets` (16 sets, about a minute of
+            compilation on a cold cache, under a second once warm).
+
+    Returns:
+        ``{"loaded": kernels found in the cache, "compiled": kernels compiled now (and saved)}``.
+    """
+    from asgl.functional import PRIMITIVES
+
+    sets = all_flag_sets() if flag_sets is None else list(flag_sets)
+    for primitive, reset, _, _ in sets:
+        if primitive not in PRIMITIVES or PRIMITIVES[primitive].kernel_code is None:
+            raise ValueError(f"warm_cache: no fused kernel for primitive {primitive!r}")
+        if reset not in ("soft", "hard"):
+            raise ValueError(f"warm_cache: reset must be 'soft' or 'hard', got {reset!r}")
+    from asgl.kernels import lif_numba
+
+    counts = {"loaded": 0, "compiled": 0}
+    for primitive, reset, scale, noisy in sets:
+        pair = lif_numba.kernels(PRIMITIVES[primitive].kernel_code, reset == "hard", bool(scale), bool(noisy))
+        _call_once(*pair, p=0.5 if noisy else 0.0)
+        for kernel in pair:
+            counts["loaded"] += sum(kernel.stats.cache_hits.values())
+            counts["compiled"] += sum(kernel.stats.cache_misses.values())
+    return counts
+
+
+def _call_once(forward, backward, p: float) -> None:
+    """Run both kernels once on a tiny input with the argument types :mod:`asgl.kernels.fused` passes."""
+    n_steps, n = 2, 8
+    x = np.zeros(n_steps * n, dtype=np.float32)
+    y, v, gx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    w, decay, theta = np.ones(1, np.float32), np.full(1, 0.5, np.float32), np.ones(1, np.float32)
+    scalars = (np.float32(p), np.int64(0))
+    forward(x, n_steps, w, n, decay, theta, *scalars, y, v)
+    backward(x, v, n_steps, w, n, decay, theta, *scalars, gx)
