@@ -35,7 +35,8 @@ from typing import Any, TypeVar
 from pipelines.executor_config import check_run_block, ddp_size, job_name, named_error
 
 T = TypeVar("T")
-__all__ = ["check_run_block", "gpu_count", "run_jobs", "run_local", "set_threads", "visible_gpus", "workers_for"]
+__all__ = ["check_run_block", "gpu_count", "gpu_plan", "run_jobs", "run_local", "set_threads", "visible_gpus",
+           "workers_for"]
 
 
 def set_threads(threads: int) -> None:
@@ -63,6 +64,11 @@ def visible_gpus(count: int) -> list[str]:
     has one (``"2,3"`` → ``["2", "3"]``), else ``["0", …, str(count - 1)]``."""
     own = [g.strip() for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
     return own[:count] if own else [str(i) for i in range(count)]
+
+
+def gpu_plan(workers: int, gpus: Sequence[str]) -> list[str]:
+    """``CUDA_VISIBLE_DEVICES`` of pool workers ``0 … workers-1``: worker ``i`` gets ``gpus[i mod len(gpus)]``."""
+    return [gpus[i % len(gpus)] for i in range(workers)]
 
 
 def workers_for(run: Mapping[str, Any], gpus: int) -> int:
@@ -110,9 +116,8 @@ def run_local(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any
         queue = None
         if on_gpu and gpus > 0:
             queue = context.Queue()
-            ids = visible_gpus(gpus)
-            for w in range(workers):
-                queue.put(ids[w % len(ids)])
+            for gpu in gpu_plan(workers, visible_gpus(gpus)):
+                queue.put(gpu)
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                  initargs=(threads, queue)) as pool:
             futures = {i: pool.submit(fn, jobs[i]) for i in single}

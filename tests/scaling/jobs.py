@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,38 @@ def environment(job: dict[str, Any]) -> dict[str, Any]:
 
 def run_one_noting_pid(job: dict[str, Any]) -> dict[str, Any]:
     """``pipelines.train.run_one`` after appending ``"<pid> <epochs in the run's checkpoint>"`` to
-    ``job["pid_file"]``: each attempt of a run leaves one line, and says where it started from."""
+    ``job["pid_file"]``: each attempt of a run leaves one line, and says where it started from.
+
+    The first attempt freezes its own process (SIGSTOP) as soon as the run's first checkpoint exists, so that
+    a test can kill it mid-run however fast the remaining epochs would be."""
     from asgl.training.checkpoint import load_checkpoint
     from pipelines.records import run_dir
     from pipelines.train import run_one
 
     s = job["settings"]
-    saved = load_checkpoint(run_dir(Path(job["results"]), s["method"], s["dataset"], s["width"], s["seed"]))
+    folder = run_dir(Path(job["results"]), s["method"], s["dataset"], s["width"], s["seed"])
+    first = not attempts(job["pid_file"])
+    saved = load_checkpoint(folder)
     with open(job["pid_file"], "a", encoding="utf-8") as handle:
         handle.write(f"{os.getpid()} {0 if saved is None else saved['epoch']}\n")
+    if first:
+        threading.Thread(target=_freeze_at, args=(folder / "checkpoint.pt",), daemon=True).start()
     return run_one(job)
+
+
+def _freeze_at(path: Path) -> None:
+    while not path.exists():
+        time.sleep(0.002)
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (state ``T`` in ``/proc/<pid>/stat``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
 def fail(job: dict[str, Any]) -> None:

@@ -58,3 +58,4 @@ def test_named_error_keeps_the_type_and_names_the_run():
     assert str(renamed) == "run sg/digits/w1-s0: train.lr must be >= 0"
     key = named_error(KeyError("x"), "run a")  # KeyError's message is its repr: keep it, add a note
     assert str(key) == "'x'" and key.__notes__ == ["in run a"]
+

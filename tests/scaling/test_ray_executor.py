@@ -12,55 +12,46 @@ from pathlib import Path
 import pytest
 
 from pipelines.executors import run_jobs
-from pipelines.records import run_dir
 from pipelines.train import run_one
 from tests.scaling import jobs as J
-from tests.scaling.conftest import comparable
+from tests.scaling.stage import comparable, same_weights
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]  # ~75 s on 2 busy cores: `pytest -m ray tests/scaling`
 RAY = {"executor": "ray", "threads_per_worker": 1, "device": "cpu",
        "ray": {"address": None, "cpus_per_run": 1, "max_retries": 2}}
 
 
-def _weights(record):
-    import torch
-
-    return torch.load(Path(record["run_dir"]) / "checkpoint.pt", weights_only=True)["model"]
-
-
 def test_ray_stage_equals_the_local_pool(ray_instance, stage, local_records, tmp_path):
-    import torch
-
     records = run_jobs(run_one, stage(tmp_path), RAY)
     assert [(r["method"], r["seed"]) for r in records] == [(r["method"], r["seed"]) for r in local_records]
     for ours, local in zip(records, local_records, strict=True):
         assert comparable(ours) == comparable(local)
         assert Path(ours["run_dir"]).is_relative_to(tmp_path)
-        for key, value in _weights(local).items():
-            assert torch.equal(_weights(ours)[key], value), key
+        assert same_weights(ours, local)
 
 
 def test_killed_worker_is_retried_and_the_run_resumes_identically(ray_instance, stage, local_records, tmp_path):
     job = {**stage(tmp_path)[0], "pid_file": str(tmp_path / "pids")}
-    s = job["settings"]
-    checkpoint = run_dir(tmp_path, s["method"], s["dataset"], s["width"], s["seed"]) / "checkpoint.pt"
     out: dict = {}
-    thread = threading.Thread(target=lambda: out.update(records=run_jobs(J.run_one_noting_pid, [job], RAY)))
+    thread = threading.Thread(target=lambda: out.update(records=run_jobs(J.run_one_noting_pid, [job], RAY)),
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 300
-    while not checkpoint.exists() and thread.is_alive() and time.monotonic() < deadline:
+    pids = J.attempts(job["pid_file"])
+    while not (pids and J.stopped(pids[0][0])) and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert checkpoint.exists(), "no checkpoint appeared"
-    first_pid = J.attempts(job["pid_file"])[0][0]
-    os.kill(first_pid, signal.SIGKILL)
+        pids = J.attempts(job["pid_file"])
+    assert pids and J.stopped(pids[0][0]), "the first attempt did not reach its first checkpoint"
+    first_pid = pids[0][0]
+    os.kill(first_pid, signal.SIGKILL)  # the worker dies after epoch 1 of 3
     thread.join(timeout=600)
     assert not thread.is_alive()
 
     attempts = J.attempts(job["pid_file"])
     assert len(attempts) == 2 and attempts[0] == [first_pid, 0], attempts
-    pid, resumed_from = attempts[1]
-    assert pid != first_pid and 1 <= resumed_from < 3  # a new worker, started from an unfinished checkpoint
+    assert attempts[1][0] != first_pid and attempts[1][1] == 1  # a new worker resumed from epoch 1
     assert comparable(out["records"][0]) == comparable(local_records[0])
+    assert same_weights(out["records"][0], local_records[0])
 
 
 def test_an_ordinary_error_is_not_retried_and_names_the_run(ray_instance, stage, tmp_path):
