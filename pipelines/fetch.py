@@ -7,6 +7,7 @@ unpacked from its verified archive under ``datasets/``; ``--download`` fetches i
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from asgl.data import DataError, fetch_dataset, get_spec
@@ -24,8 +25,9 @@ def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> 
     """
     spec = get_spec(dataset_id)
     if spec.embedded and is_shipped(dataset_id):
-        if download:
-            return f"{dataset_id}: upstream raw files ready in {ensure_raw(spec, data_root)}"
+        if download:  # the same spec without the shipped source: its remotes only
+            folder = ensure_raw(dataclasses.replace(spec, embedded=False), data_root)
+            return f"{dataset_id}: upstream raw files ready in {folder}"
         return f"{dataset_id}: shipped raw files (sha256 verified) ready in {fetch_shipped(spec, data_root)}"
     if download and spec.embedded:
         raise DataError(f"{dataset_id}: --download: this dataset is generated locally and has no upstream files")

@@ -11,12 +11,13 @@ This module reads no registry: :mod:`asgl.data.registry` asks :func:`is_shipped`
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from asgl.data.archive import safe_extract
@@ -77,32 +78,57 @@ def verified_archive(dataset_id: str, root: Path = REPO_ROOT) -> Path:
     return path
 
 
+def _top_level_names(archive: Path) -> list[str]:
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        return sorted({PurePosixPath(name).parts[0] for name in tar.getnames() if PurePosixPath(name).parts})
+
+
 def extract_shipped(dataset_id: str, target: str | Path, root: Path = REPO_ROOT) -> Path:
     """Verify the shipped archive of ``dataset_id``, extract it into ``target`` and leave a ``SOURCE.json``
-    note (archive path, sha256, licence file) there; return ``target``."""
+    note there (archive path, sha256, licence file, the top-level names extracted); return ``target``."""
     archive = verified_archive(dataset_id, root)
     entry = SHIPPED[dataset_id]
     target = Path(target)
     safe_extract(archive, target)
     atomic_write_json(target / SOURCE_NOTE, {"dataset_id": dataset_id, "source": "shipped with the repository",
                                              "archive": entry.path, "sha256": entry.sha256,
-                                             "licence": entry.licence_file})
+                                             "licence": entry.licence_file, "extracted": _top_level_names(archive)})
     return target
 
 
+def _note(folder: Path) -> dict:
+    try:
+        note = json.loads((folder / SOURCE_NOTE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
 def fetch_shipped(spec: DatasetSpec, data_root: str | Path, root: Path = REPO_ROOT) -> Path:
-    """Make ``<data_root>/raw/<id>/`` hold the shipped files of ``spec``: nothing is done when its markers
-    already match (files already there win, as for a download); otherwise the archive is verified and
-    extracted. Returns the raw folder; no network is used."""
+    """Make ``<data_root>/raw/<id>/`` hold the shipped files of ``spec``, with no network; return the folder.
+
+    Files already there whose markers match are kept (a download or a copy supplied by hand wins, as for any
+    dataset), unless its ``SOURCE.json`` says they were unpacked from a shipped archive with another sha256:
+    that older copy is removed and the current archive, verified, is unpacked in its place.
+    """
     from asgl.data.raw import markers_present, raw_dir
 
+    entry = SHIPPED[spec.id]
     folder = raw_dir(data_root, spec.id)
-    if markers_present(spec, folder):
+    note = _note(folder)
+    stale = note.get("source") == "shipped with the repository" and note.get("sha256") != entry.sha256
+    if stale:
+        for name in note.get("extracted", []):
+            if name and PurePosixPath(name).name == name and name not in (".", ".."):
+                shutil.rmtree(folder / name, ignore_errors=True)
+    elif markers_present(spec, folder):
         return folder
     extract_shipped(spec.id, folder, root)
     if not markers_present(spec, folder):
-        raise ShippedDataError(f"shipped archive {SHIPPED[spec.id].location(root)} does not hold "
-                               f"{', '.join(spec.markers)}; restore it from git (git restore {SHIPPED[spec.id].path})")
+        raise ShippedDataError(f"shipped archive {entry.location(root)} does not hold {', '.join(spec.markers)}; "
+                               f"restore it from git (git restore {entry.path})")
     return folder
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 import socket
 import tarfile
@@ -161,6 +162,23 @@ def test_tampered_or_missing_archive_is_refused_in_one_line(tmp_path, shipped_su
     monkeypatch.setitem(shipped.SHIPPED, "fsdd", dataclasses.replace(shipped_subset, path=str(tmp_path / "gone")))
     with pytest.raises(DataError, match=r"missing; restore it from git .* --download"):
         shipped.verified_archive("fsdd")
+
+
+def test_fetch_replaces_an_older_shipped_copy_but_keeps_files_supplied_by_hand(tmp_path, shipped_subset):
+    old = tmp_path / "old/raw/fsdd"
+    for name in ("0_george_0.wav", "9_gone_7.wav"):
+        (old / "recordings").mkdir(parents=True, exist_ok=True)
+        (old / "recordings" / name).write_bytes(b"older copy")
+    note = {"source": "shipped with the repository", "sha256": "f" * 64, "extracted": ["recordings"]}
+    (old / shipped.SOURCE_NOTE).write_text(json.dumps(note))
+    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path / "old")]) == 0
+    assert sorted(p.name for p in (old / "recordings").iterdir()) == sorted(Path(n).name for n in SUBSET)
+    assert json.loads((old / shipped.SOURCE_NOTE).read_text())["sha256"] == shipped_subset.sha256
+    by_hand = tmp_path / "by-hand/raw/fsdd/recordings/0_theo_0.wav"
+    by_hand.parent.mkdir(parents=True)
+    by_hand.write_bytes(b"supplied")
+    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path / "by-hand")]) == 0
+    assert [p.name for p in by_hand.parent.parent.iterdir()] == ["recordings"] and by_hand.read_bytes() == b"supplied"
 
 
 def test_two_copies_of_a_recording_are_refused(tmp_path, rng):
