@@ -21,8 +21,10 @@ good checkpoint in place.
 
 Host–device synchronisation: a training step reads nothing back. Loss sums, correct predictions and the
 finiteness of the loss accumulate on the device (:class:`EpochTotals`) and are read once per epoch, which is
-also when a non-finite loss is detected (the steps after it in that epoch are wasted, never saved). What
-remains per step belongs to torch: ``GradScaler.step`` reads its inf check (float16 AMP only).
+also when a non-finite loss, or NaN/inf reaching a LIF layer (:func:`asgl.neuron.take_nonfinite_inputs`), is
+detected (the steps after it in that epoch are wasted, never saved). Per epoch the throughput meter also
+synchronises twice (end of warm-up, end of epoch). What remains per step belongs to torch:
+``GradScaler.step`` reads its inf check (float16 AMP only).
 
 Progress (rank 0): a tqdm bar when ``progress`` is on and stderr is a terminal; otherwise one plain line per
 epoch on stderr (:func:`asgl.training.records.epoch_line`), so container logs show hours-long runs advance.
@@ -157,6 +159,7 @@ class EpochTotals:
 
 
 def _stopped(what: str, config: TrainConfig, run_dir: Path, last_good: int) -> NonFiniteLossError:
+    """One line: what happened, the kept checkpoint, what to try."""
     kept = (f"the last good checkpoint (epoch {last_good}) is kept in {C.checkpoint_path(run_dir)}"
             if last_good else "no checkpoint was written yet")
     return NonFiniteLossError(f"{what}; training stopped and {kept}; try a lower learning rate (lr={config.lr}, "
