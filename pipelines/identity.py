@@ -19,6 +19,7 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,7 +55,7 @@ def _core_digest() -> str:
 def code_fingerprint(source: str | Path) -> str:
     """sha256 (first 16 hex) of the core, the run-building pipeline code and the method's ``source`` file."""
     digest = hashlib.sha256(_core_digest().encode())
-    path = _resolve(source)
+    path = resolve_source(source)
     if not _in_core(path):
         _hash_files(digest, [path])
     return digest.hexdigest()[:16]
@@ -72,9 +73,13 @@ def data_identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {"sha256": manifest.get("tensor_sha256"), "prepare": dict(manifest.get("params") or {})}
 
 
-def _resolve(source: str | Path) -> Path:
+def resolve_source(source: str | Path) -> Path:
+    """``source`` as a path: absolute as given, else relative to the working folder if it exists there, else
+    to the repository root (so ``asgl/methods.py`` names the installed core from any folder)."""
     path = Path(source)
-    return path if path.is_absolute() else (Path.cwd() / path if (Path.cwd() / path).exists() else REPO_ROOT / path)
+    if path.is_absolute() or (Path.cwd() / path).exists():
+        return path.absolute()
+    return REPO_ROOT / path
 
 
 def _module_name(path: Path) -> str | None:
@@ -90,7 +95,7 @@ def _module_name(path: Path) -> str | None:
 
 def import_source(source: str | Path) -> None:
     """Import the module in ``source`` (registering the methods it defines); a second call does nothing."""
-    path = _resolve(source)
+    path = resolve_source(source)
     if not path.is_file():
         raise MethodSourceError(f"{source}: no such file (the file that registers the method)")
     name = _module_name(path)
@@ -113,11 +118,25 @@ def import_source(source: str | Path) -> None:
 
 
 def load_method(name: str, source: str | Path):
-    """Import ``source`` and return the :class:`asgl.registry.MethodSpec` registered as ``name``."""
-    from asgl.registry import available_methods, get_method
+    """Import ``source`` and return the :class:`asgl.registry.MethodSpec` registered as ``name``; the method's
+    neuron factory must be defined in ``source`` (the file its runs' identity and DVC stage depend on)."""
+    from asgl.registry import get_method
 
     import_source(source)
-    if name not in available_methods():
+    try:
+        spec = get_method(name)
+    except ValueError:
+        spec = None
+    defined_in = None if spec is None else inspect.getsourcefile(spec.make_neuron)
+    if defined_in is None or Path(defined_in).resolve() != resolve_source(source).resolve():
+        where = "" if defined_in is None else f" (it is defined in {_display(Path(defined_in))})"
         raise MethodSourceError(f"params.yaml: run.methods.{name}: {source} does not register a method named "
-                                f"{name!r} (it registers: {sorted(available_methods())})")
-    return get_method(name)
+                                f"{name!r}{where}; name the file that defines the method's neuron factory")
+    return spec
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)

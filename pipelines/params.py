@@ -118,7 +118,9 @@ def _check_sources(sources: Any) -> None:
         if not isinstance(source, str) or not source.endswith(".py"):
             raise ParamsError(f"params.yaml: run.methods.{name} must be the path of the .py file that registers "
                               f"the method, got {source!r}")
-        if not Path(source).is_file():
+        from pipelines.identity import resolve_source
+
+        if not resolve_source(source).is_file():
             raise ParamsError(f"params.yaml: run.methods.{name}: {source} not found (a path relative to the "
                               "repository root)")
 

@@ -36,7 +36,8 @@ ENVIRONMENT_NAME = "environment.json"
 
 
 def neuron_state(model: nn.Module) -> dict[str, float]:
-    """``{"p/<name>": p, "width/<name>": mean width}`` for every module with a ``p`` buffer or ``width()``."""
+    """``{"p/<name>": p, "width/<name>": mean width, "decay/<name>": λ}`` for every module with a ``p`` buffer,
+    a ``width()`` or a learned decay (``decay_logit``, ``λ = sigmoid(logit)``)."""
     record: dict[str, float] = {}
     for name, module in model.named_modules():
         p = getattr(module, "p", None)
@@ -46,6 +47,9 @@ def neuron_state(model: nn.Module) -> dict[str, float]:
         if callable(width):
             with torch.no_grad():
                 record[f"width/{name}"] = float(torch.as_tensor(width()).float().mean())
+        logit = getattr(module, "decay_logit", None)
+        if isinstance(logit, torch.Tensor):
+            record[f"decay/{name}"] = float(torch.sigmoid(logit.detach().float()).mean())
     return record
 
 

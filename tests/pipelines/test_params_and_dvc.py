@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import baselines  # noqa: F401  (registers the baselines)
 from asgl.data import REGISTRY as DATASETS
 from asgl.models import MODELS
-from asgl.registry import available_methods, get_method
+from asgl.registry import available_methods
 from asgl.training.config import TrainConfig
 from pipelines import profile
+from pipelines.identity import load_method
 from pipelines.params import ParamsError, load_params, runs_of, validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,42 +37,57 @@ def test_profile_is_complete_and_valid(path):
         spec = DATASETS[dataset]
         unknown = set(block.get("prepare") or {}) - set(spec.defaults)
         assert not unknown, f"{path.name}: datasets.{dataset}.prepare has unknown keys {unknown}"
-    for method in params["run"]["methods"]:
-        spec = get_method(method)
-        assert spec.params_section == method, "the pipeline addresses a method's section by its name"
+    for method, source in params["run"]["methods"].items():
+        spec = load_method(method, source)
+        assert spec.name == method
         spec.resolve_params(params["methods"][method])
     assert set(params["sweep"]["methods"]) <= set(params["run"]["methods"])
     assert sorted(params["sweep"]["widths"]) == [0.5, 1.0, 2.5, 5.0, 10.0]
+    assert "seeds" not in params["sweep"], "every cell runs at run.seeds"
 
 
-def test_every_registered_method_runs_in_the_embedded_profile():
-    params = _load(ROOT / "profiles" / "embedded.yaml")
-    missing = set(available_methods()) - set(params["run"]["methods"])
-    assert not missing, f"registered but not benchmarked (add them to run.methods and methods:): {missing}"
+def test_every_registered_method_runs_in_some_profile():
+    covered = set()
+    for path in PROFILES:
+        covered |= set(_load(path)["run"]["methods"])
+    missing = set(available_methods()) - covered
+    assert not missing, f"registered but benchmarked in no profile (add them to run.methods): {missing}"
 
 
-def test_embedded_profile_uses_three_seeds_and_the_four_embedded_sets():
+def test_embedded_profile_uses_three_seeds_the_embedded_sets_and_its_ceilings():
     params = _load(ROOT / "profiles" / "embedded.yaml")
     assert len(params["run"]["seeds"]) == 3
-    assert set(params["run"]["datasets"]) == {"digits", "digits-dvs", "synth-speech", "synth-instruments"}
+    assert set(params["run"]["datasets"]) == {"digits", "digits-dvs", "fsdd", "synth-instruments"}
+    assert {"asgl", "sg", "relu-ann"} <= set(params["run"]["methods"])
 
 
-def test_dvc_yaml_matrix_and_params_match_params_yaml():
+def test_a_method_source_that_registers_another_name_is_refused():
+    params = _load(ROOT / "profiles" / "embedded.yaml")
+    params["run"]["methods"]["sharpen"] = "baselines/ann_relu.py"
+    with pytest.raises(ParamsError, match=r"run.methods.sharpen: baselines/ann_relu.py does not register"):
+        validate(params)
+
+
+def test_dvc_yaml_stages_match_params_yaml():
     dvc = _load(ROOT / "dvc.yaml")
     stages = dvc["stages"]
-    assert list(stages) == ["fetch", "prepare", "train", "evaluate", "tables"]
-    assert stages["train"]["matrix"] == {"dataset": "${run.datasets}", "method": "${run.methods}"}
-    assert "methods.${item.method}" in stages["train"]["params"]
+    assert list(stages) == ["fetch", "prepare", "train", "linear", "evaluate", "tables"]
+    train = stages["train"]
+    assert train["foreach"] == "${run.methods}", "one train stage per method"
+    deps = set(train["do"]["deps"])
+    assert "${item}" in deps, "a method's stage depends on its own source file"
+    assert "baselines" not in deps, "a method's stage must not depend on the other methods' files"
+    from pipelines.identity import CORE_FOLDER, PIPELINE_FILES
+    assert {CORE_FOLDER, *PIPELINE_FILES} <= deps, "DVC deps and the run identity cover the same code"
+    assert "methods.${key}" in train["do"]["params"]
     params = load_params(ROOT / "params.yaml")
-    for key in ("run.seeds", "run.device"):
+    for key in ("run.seeds", "run.device", "run.datasets"):
         section, name = key.split(".")
         assert name in params[section], f"dvc.yaml depends on {key} but params.yaml lacks it"
     for name, stage in stages.items():
-        imports = {"asgl", "baselines"} if name == "train" else set()
-        deps = set(stage["deps"])
-        assert imports <= deps, f"stage {name} must depend on the packages it imports"
-        script = stage["cmd"].split()[2].replace(".", "/") + ".py"
-        assert script in deps and (ROOT / script).exists()
+        body = stage.get("do", stage)
+        script = body["cmd"].split()[2].replace(".", "/") + ".py"
+        assert script in body["deps"] and (ROOT / script).exists(), f"stage {name} must depend on {script}"
 
 
 def test_runs_of_includes_sweep_without_duplicating_the_main_width():
@@ -82,7 +97,7 @@ def test_runs_of_includes_sweep_without_duplicating_the_main_width():
     assert len(runs) == len(set((w or main_width, s) for w, s in runs))
     widths = {w for w, _ in runs if w is not None} | {main_width}
     assert widths == {0.5, 1.0, 2.5, 5.0, 10.0}
-    assert runs_of(params, "digits", "snntorch-atan") == [(None, s) for s in params["run"]["seeds"]]
+    assert runs_of(params, "digits", "sharpen") == [(None, s) for s in params["run"]["seeds"]]
 
 
 @pytest.mark.parametrize(
@@ -94,8 +109,13 @@ def test_runs_of_includes_sweep_without_duplicating_the_main_width():
         (lambda p: p["sweep"].update(widths=[1.0, -2.0]), "sweep.widths"),
         (lambda p: p["methods"].pop("asgl"), "methods.asgl"),
         (lambda p: p["datasets"]["digits"].update(modle="x"), "modle"),
+        (lambda p: p["sweep"].update(seeds=[0]), "sweep.seeds"),
+        (lambda p: p["run"].update(methods=["asgl", "sg"]), "file that registers it"),
+        (lambda p: p["run"]["methods"].update(asgl="asgl/nothing.py"), "asgl/nothing.py not found"),
+        (lambda p: p["sweep"].update(methods=["sg", "dspike2"]), r"sweep.methods \['dspike2'\]"),
     ],
-    ids=["top-level", "seeds-type", "dataset-section", "width-sign", "method-section", "typo"],
+    ids=["top-level", "seeds-type", "dataset-section", "width-sign", "method-section", "typo", "sweep-seeds",
+         "methods-list", "missing-source", "sweep-outside-run"],
 )
 def test_bad_params_give_one_clear_error(mutate, message):
     params = _load(ROOT / "profiles" / "embedded.yaml")

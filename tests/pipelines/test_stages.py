@@ -1,4 +1,5 @@
-"""Every stage's ``main()`` on a tiny profile: fetch → prepare → train → evaluate → tables, in a scratch folder."""
+"""Every stage's ``main()`` on a tiny profile: fetch → prepare → train → linear → evaluate → tables, in a scratch
+folder."""
 
 import json
 from pathlib import Path
@@ -7,18 +8,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import evaluate, fetch, prepare, profile, tables, train
+from pipelines import evaluate, fetch, identity, linear, prepare, profile, tables, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny_params() -> dict:
     params = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text())
-    params["run"].update(datasets=["digits"], methods=["asgl", "sg"], seeds=[0], workers=1)
-    params["sweep"] = {"methods": ["sg", "asgl"], "widths": [1.0, 10.0], "seeds": [0]}
+    params["run"].update(datasets=["digits"], methods={"asgl": "asgl/methods.py", "sg": "asgl/methods.py"},
+                         seeds=[0, 1], workers=1)
+    params["sweep"] = {"methods": ["sg", "asgl"], "widths": [1.0, 10.0]}
     digits = params["datasets"]["digits"]
     digits["model_kwargs"]["width"] = 4
-    digits["train"].update(epochs=2, metrics_samples=32)
+    digits["train"].update(epochs=1, metrics_samples=32)
     params["datasets"] = {"digits": digits}
     return params
 
@@ -35,8 +37,9 @@ def workspace(tmp_path_factory):
     codes = {
         "fetch": fetch.main(["digits", "--data-root", "data"]),
         "prepare": prepare.main(["digits", "--data-root", "data", "--params", "params.yaml"]),
-        "train-sg": train.main(["--dataset", "digits", "--method", "sg"]),
-        "train-asgl": train.main(["--dataset", "digits", "--method", "asgl"]),
+        "train-sg": train.main(["--method", "sg"]),
+        "train-asgl": train.main(["--method", "asgl"]),
+        "linear": linear.main([]),
         "evaluate": evaluate.main([]),
         "tables": tables.main([]),
     }
@@ -51,26 +54,39 @@ def test_every_stage_succeeds(workspace):
 
 def test_train_writes_a_record_per_run_and_the_run_folders(workspace):
     folder, _ = workspace
-    records = json.loads((folder / "results/train/digits/sg.json").read_text())
-    assert sorted((r["width_init"], r["seed"]) for r in records) == [(1.0, 0), (10.0, 0)]
+    records = json.loads((folder / "results/train/sg.json").read_text())
+    assert sorted((r["width_init"], r["seed"]) for r in records) == [(1.0, 0), (1.0, 1), (10.0, 0), (10.0, 1)]
     for r in records:
         assert 0.0 <= r["accuracy"] <= 100.0 and r["firing_rate"] is not None and r["synops_effective"] > 0
         run = folder / r["run_dir"]
         assert {"config.json", "environment.json", "checkpoint.pt", "history.csv", "metrics.json"} <= {
             p.name for p in run.iterdir()}
-    asgl = json.loads((folder / "results/train/digits/asgl.json").read_text())
+    asgl = json.loads((folder / "results/train/asgl.json").read_text())
     assert all(r["final_widths"] for r in asgl), "ASGL runs record their learned widths"
+    assert all(r["final_decays"] for r in asgl), "the LIF learns its decay by default and records it"
 
 
 def test_evaluate_aggregates_and_tables_render(workspace):
     folder, _ = workspace
     runs = pd.read_csv(folder / "results/runs.csv")
-    assert len(runs) == 4 and set(runs["method"]) == {"sg", "asgl"}
+    assert len(runs) == 8 and set(runs["method"]) == {"sg", "asgl"}
     metrics = json.loads((folder / "results/metrics.json").read_text())
     assert set(metrics["robustness"]["digits"]["sg"]) == {"1", "10"}
-    assert metrics["main"]["digits"]["asgl"]["seeds"] == 1
+    asgl = metrics["main"]["digits"]["asgl"]
+    assert asgl["seeds"] == 2 and asgl["accuracy_ci95"] > 0
+    by_seed = {int(k): v for k, v in asgl["accuracy_by_seed"].items()}
+    sg = {int(k): v for k, v in metrics["main"]["digits"]["sg"]["accuracy_by_seed"].items()}
+    diffs = [by_seed[s] - sg[s] for s in (0, 1)]
+    assert asgl["minus_sg"]["mean"] == pytest.approx(sum(diffs) / 2)
+    assert asgl["minus_sg"]["ci95"] == pytest.approx(12.706 * abs(diffs[0] - diffs[1]) / 2, rel=1e-3)
+    assert metrics["paired"]["digits"]["1"]["mean"] == pytest.approx(sum(diffs) / 2)
+    assert metrics["degradation"]["digits"]["sg"]["n"] == 2
+    assert 50.0 < metrics["linear"]["digits"] <= 100.0
     main_md = (folder / "results/tables/main.md").read_text()
-    assert "ASGL" in main_md and "SG (fixed width)" in main_md
+    assert "ASGL" in main_md and "SG (fixed width)" in main_md and "Logistic regression" in main_md
+    assert "asgl − sg" in (folder / "results/tables/robustness.md").read_text()
+    claim = pd.read_csv(folder / "results/tables/claim.csv")
+    assert list(claim["dataset"]) == ["digits"] and claim["n"].tolist() == [2]
     robustness = pd.read_csv(folder / "results/tables/robustness.csv")
     assert "cifar100 asgl (paper)" in robustness.columns and list(robustness["width"][:1]) == [0.5]
     assert (folder / "results/tables/main.tex").read_text().startswith("\\begin{tabular}")
@@ -81,13 +97,13 @@ def test_evaluate_aggregates_and_tables_render(workspace):
 
 def test_a_second_train_reuses_finished_runs(workspace, capsys):
     folder, _ = workspace
-    record = folder / "results/train/digits/sg.json"
+    record = folder / "results/train/sg.json"
     before = json.loads(record.read_text())
     mtimes = {p: p.stat().st_mtime_ns for p in (folder / "results/runs/sg/digits").rglob("checkpoint.pt")}
     mp = pytest.MonkeyPatch()
     mp.chdir(folder)
     try:
-        assert train.main(["--dataset", "digits", "--method", "sg"]) == 0
+        assert train.main(["--method", "sg"]) == 0
     finally:
         mp.undo()
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "finished runs must not be trained again"
@@ -101,7 +117,7 @@ def test_stage_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert "params.yaml: not found" in capsys.readouterr().err
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_tiny_params()))
     assert evaluate.main([]) == 2
-    assert "train@digits-asgl" in capsys.readouterr().err
+    assert "train@asgl" in capsys.readouterr().err
     assert tables.main([]) == 2
     assert "dvc repro evaluate" in capsys.readouterr().err
     assert profile.main(["nonexistent"]) == 2
@@ -111,10 +127,10 @@ def test_runs_train_again_when_the_code_changed(workspace, monkeypatch):
     """A finished run is reused only under the code that produced it (the settings carry a source hash)."""
     folder, _ = workspace
     mtimes = {p: p.stat().st_mtime_ns for p in (folder / "results/runs/sg/digits").rglob("checkpoint.pt")}
-    assert len(train.code_fingerprint()) == 16
-    monkeypatch.setattr(train, "code_fingerprint", lambda: "0123456789abcdef")
+    assert len(identity.code_fingerprint("asgl/methods.py")) == 16
+    monkeypatch.setattr(train, "code_fingerprint", lambda source: "0123456789abcdef")
     monkeypatch.chdir(folder)
-    assert train.main(["--dataset", "digits", "--method", "sg"]) == 0
+    assert train.main(["--method", "sg"]) == 0
     assert all(p.stat().st_mtime_ns != t for p, t in mtimes.items()), "runs of older code must train again"
     saved = json.loads(next((folder / "results/runs/sg/digits").rglob("config.json")).read_text())
     assert saved["meta"]["settings"]["code"] == "0123456789abcdef"
