@@ -60,5 +60,5 @@ def test_main_compares_with_a_reference_file(tmp_path, monkeypatch, capsys):
     _runs().to_csv(tmp_path / "ref.csv", index=False)
     assert reproduce.main(["--reference", "ref.csv"]) == 0
     assert "bit-identical" in capsys.readouterr().out
-    _runs(shift={("asgl", 1.0): 30.0}).to_csv(tmp_path / "ref.csv", index=False)
+    _runs(shift={("asgl", 1.0): 30.0, ("asgl", 10.0): 30.0}).to_csv(tmp_path / "ref.csv", index=False)
     assert reproduce.main(["--reference", "ref.csv"]) == 1
