@@ -5,8 +5,10 @@ sha256 is a constant here, so a changed or damaged file is refused before use (t
 git). Extraction goes through :func:`asgl.data.archive.safe_extract` into ``<data_root>/raw/<id>/``, the
 same folder a download would fill, so a builder cannot tell where its files came from.
 
-This module reads no registry: :mod:`asgl.data.registry` asks :func:`is_shipped` whether an id is embedded
-(needs no network) in this checkout.
+:mod:`asgl.data.registry` asks :func:`is_shipped` whether an id is embedded (needs no network) in this
+checkout, so this module imports the registry's modules only inside functions. ``prepare_dataset`` calls an
+embedded id's builder without a raw folder; the FSDD builder then reads :func:`shipped_files`, the same
+verified archive unpacked into a temporary folder.
 """
 
 from __future__ import annotations
