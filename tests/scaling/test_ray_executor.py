@@ -59,3 +59,15 @@ def test_an_ordinary_error_is_not_retried_and_names_the_run(ray_instance, stage,
     with pytest.raises(ValueError, match=r"^run sg/digits/w1-s1: bad value 7$"):
         run_jobs(J.fail, [job], RAY)
     assert len(J.attempts(job["pid_file"])) == 1
+
+
+def test_a_ddp_run_is_one_ray_task_on_two_processes(ray_instance, tmp_path):
+    import torch
+
+    from tests.unit import ddp_worker
+
+    job = {"out": str(tmp_path), "settings": {"train": {"ddp": 2}}}  # asks Ray for 2 × cpus_per_run
+    [result] = run_jobs(ddp_worker.job, [job], RAY)
+    assert result["world_size"] == 2
+    rank1 = torch.load(tmp_path / "plain_rank1.pt", weights_only=True)
+    assert all(torch.equal(result["plain"][k], rank1[k]) for k in rank1)
