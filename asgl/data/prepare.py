@@ -26,7 +26,7 @@ from asgl.data.cache import (
     write_prepared,
 )
 from asgl.data.errors import DataError
-from asgl.data.raw import data_source, ensure_raw, raw_dir, source_checksums
+from asgl.data.raw import data_source, ensure_raw, raw_dir, reads_raw_files, source_checksums
 from asgl.data.registry import get_spec
 from asgl.io import atomic_write_json
 
@@ -48,7 +48,7 @@ class Built:
 def fetch_dataset(dataset_id: str, data_root: str | Path, *, timeout: float = 30.0) -> Path | None:
     """Make the raw files of ``dataset_id`` present under ``data_root/raw/<id>``; None for embedded ids."""
     spec = get_spec(dataset_id)
-    if spec.embedded:
+    if not reads_raw_files(spec):
         return None
     folder = ensure_raw(spec, data_root, timeout=timeout)
     if spec.shares:
@@ -74,7 +74,7 @@ def prepare_dataset(dataset_id: str, data_root: str | Path, *, force: bool = Fal
     """
     spec = get_spec(dataset_id)
     params = _params(spec, options)
-    folder = None if spec.embedded else ensure_raw(spec, data_root, allow_download=allow_download)
+    folder = ensure_raw(spec, data_root, allow_download=allow_download) if reads_raw_files(spec) else None
     sources = source_checksums(data_source(spec), folder) if folder is not None else {}
     wanted = {"dataset_id": spec.id, "params": params, "source_checksums": sources,
               "code_version": code_version(), "format_version": 1}

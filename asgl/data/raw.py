@@ -24,6 +24,7 @@ from asgl.data.archive import safe_extract
 from asgl.data.download import download, file_digest, verify_file
 from asgl.data.errors import ChecksumMismatchError, CorruptFileError, DatasetUnavailableError
 from asgl.data.registry import DatasetSpec, RemoteFile, get_spec
+from asgl.data.shipped import fetch_shipped, is_shipped
 from asgl.io import atomic_write_json
 
 DIGEST_CACHE = ".sha256.json"
@@ -58,6 +59,12 @@ def check_first_use(folder: Path, remote: RemoteFile, sha256: str) -> None:
     atomic_write_json(record_path, records)
 
 
+def reads_raw_files(spec: DatasetSpec) -> bool:
+    """False only for an id generated locally (embedded and not shipped); every other id is built from
+    ``raw/<id>/`` (a shipped one after its archive is unpacked there)."""
+    return not spec.embedded or is_shipped(spec.id)
+
+
 def markers_present(spec: DatasetSpec, folder: Path) -> bool:
     """True when every marker glob of ``spec`` matches at least one path under ``folder``."""
     return bool(spec.markers) and all(next(folder.glob(m), None) is not None for m in spec.markers)
@@ -73,6 +80,8 @@ def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool
     """
     spec = data_source(spec)
     folder = raw_dir(data_root, spec.id)
+    if spec.embedded and is_shipped(spec.id) and not any((folder / r.filename).exists() for r in spec.remotes):
+        return fetch_shipped(spec, data_root)  # the verified archive in the repository, no network
     if markers_present(spec, folder):
         return folder
     for remote in spec.remotes:
@@ -111,7 +120,7 @@ def source_checksums(spec: DatasetSpec, folder: Path) -> dict[str, Any]:
     """Checksums identifying the raw data: sha256 of each downloaded archive present (with the published
     digest, None where none is known), or — for a folder supplied without its archives — a sha256 over the
     sorted list of (relative path, size) of every file. Digests are memoised in ``.sha256.json``."""
-    if spec.embedded:
+    if not reads_raw_files(spec):
         return {}
     cache_path = folder / DIGEST_CACHE
     try:

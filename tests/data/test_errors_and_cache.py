@@ -42,7 +42,7 @@ def test_cli_prints_one_line_for_corrupt_file(tmp_path, rng, capsys):
 
 
 def test_missing_files_no_network(tmp_path, closed_port_url, override_spec, capsys):
-    override_spec("fsdd", remotes=(RemoteFile("fsdd.zip", closed_port_url),))
+    override_spec("fsdd", embedded=False, remotes=(RemoteFile("fsdd.zip", closed_port_url),))
     with pytest.raises(DatasetUnavailableError, match=r"fsdd\.zip"):
         prepare_dataset("fsdd", tmp_path)
     assert prepared_files(tmp_path) == []

@@ -126,7 +126,7 @@ def closed_url():
 def test_empty_dataset_folder_names_the_folder_and_files(dataset_id, tmp_path, closed_url, monkeypatch, capsys):
     spec = registry.REGISTRY[dataset_id]
     remotes = tuple(dataclasses.replace(r, url=closed_url + r.filename) for r in spec.remotes)
-    monkeypatch.setitem(registry.REGISTRY, dataset_id, dataclasses.replace(spec, remotes=remotes))
+    monkeypatch.setitem(registry.REGISTRY, dataset_id, dataclasses.replace(spec, remotes=remotes, embedded=False))
     folder = tmp_path / "raw" / dataset_id
     folder.mkdir(parents=True)
     with pytest.raises(DatasetUnavailableError) as info:
