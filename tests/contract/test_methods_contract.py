@@ -17,6 +17,7 @@ from asgl.registry import (
 from asgl.training.callbacks import RunContext
 
 METHODS = available_methods()
+SPIKING = tuple(m for m in METHODS if get_method(m).family != "reference")  # relu-ann: a non-spiking ceiling
 T, B, F, H, K = 4, 3, 5, 7, 2
 
 
@@ -40,7 +41,8 @@ def inputs() -> torch.Tensor:
 
 def test_the_registry_holds_the_paper_methods_and_the_baselines():
     assert {"asgl", "sg", "dspike", "sharpen", "snntorch-fast_sigmoid", "snntorch-atan",
-            "snntorch-sigmoid"} <= set(METHODS)
+            "snntorch-sigmoid"} <= set(SPIKING)
+    assert "relu-ann" in METHODS
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -50,10 +52,10 @@ def test_forward_backward_reach_the_weights(name):
     assert out.shape == (T, B, K) and torch.isfinite(out).all()
     out.square().mean().backward()
     assert model.fc1.weight.grad is not None and model.fc1.weight.grad.abs().sum() > 0
-    assert is_spiking_neuron(model.neuron)
+    assert is_spiking_neuron(model.neuron) == (name in SPIKING)
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", SPIKING)
 def test_eval_emits_pure_spikes(name):
     model = build(name).eval()
     spikes = model.neuron(model.fc1(inputs()))
@@ -121,8 +123,9 @@ def test_callbacks_run_on_a_model(name):
 
 def test_strict_registry():
     spec = get_method("sg")
+    assert register_method(spec) is spec  # the same function of the same file again: one method, kept
     with pytest.raises(ValueError, match="already registered"):
-        register_method(spec)
+        register_method(MethodSpec("sg", "Another SG", "test", make_neuron=_identity))
     with pytest.raises(ValueError, match=r"unknown method 'nope'.*'asgl'"):
         get_method("nope")
     with pytest.raises(ValueError, match=r"methods\.sg: unknown key"):
