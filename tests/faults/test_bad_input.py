@@ -260,7 +260,7 @@ def test_train_stage_cli_reports_a_full_disk_in_one_line(monkeypatch, capsys):
         raise WriteError(errno.ENOSPC, "results/x/checkpoint.pt: no space left on device; free space and rerun")
 
     monkeypatch.setattr(train_cli, "train_stage", full)
-    monkeypatch.setattr(train_cli, "load_params", lambda path: {})
-    assert train_cli.main(["--dataset", "digits", "--method", "asgl"]) == 2
+    monkeypatch.setattr(train_cli, "load_params", lambda path: {"run": {"methods": {"asgl": "asgl/methods.py"}}})
+    assert train_cli.main(["--method", "asgl"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.pt: no space left" in err and one_line(err)
