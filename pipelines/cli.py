@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["plan"]:  # every further argument, --help included, belongs to pipelines.plan
+        return cmd_plan(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     from asgl.data import DataError
     from asgl.io import WriteError
