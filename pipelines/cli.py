@@ -147,8 +147,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``asgl-bench`` argument parser (also used by the documentation test to check documented commands)."""
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="asgl-bench", description=__doc__.split("\n\n")[0], formatter_class=raw,
-                                     epilog="Run `asgl-bench <command> --help` for each command's options.")
+    parser = argparse.ArgumentParser(
+        prog="asgl-bench", formatter_class=raw,
+        description="The ASGL benchmark's command: list the methods, compare a new method with the table (ASGL "
+                    "and SG, paired 95 % CIs), print the tables, plan the benchmark's time, export a run to NIR.",
+        epilog="Examples:\n  asgl-bench methods\n  asgl-bench compare my_method.py --datasets digits --seeds 0 1 "
+               "--epochs 1\n  asgl-bench compare dspike\n  asgl-bench table\n"
+               "  asgl-bench export results/runs/sg/digits-dvs/w1-s0 model.nir\n\n"
+               "Run `asgl-bench <command> --help` for each command's options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--params", default="params.yaml", help="the params file to read (default: params.yaml)")
