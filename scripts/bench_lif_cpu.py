@@ -13,10 +13,18 @@ With ``--first-call`` it measures instead what a new process pays before its fir
 Python process imports asgl, then times its first forward + backward with ``p = 0`` and then with ``p > 0``
 (wall and CPU seconds), and the script reports whether numba's cache folder gained files.
 
+With ``--run-breakdown`` it times one small training run in a fresh process, the shape of a single
+``python -m pipelines.train`` run on digits: imports, the first step (kernel compilation or cache load), the
+rest of the first epoch, the later epochs, and a final evaluation (``p = 0`` kernels), each in wall and CPU
+seconds (CPU time of all threads; less sensitive than wall time to other processes on the machine). The run:
+resnet_tiny (width 8, as the embedded profile) with ASGL neurons (``p = 0.2``, learnable decay), SGD, random
+data of digits' shape (``T = 4``, ``[32, 1, 8, 8]``, 10 classes), 3 epochs of 22 steps.
+
 Usage::
 
     python scripts/bench_lif_cpu.py [--threads 2] [--repeats 20] [--out results/bench_lif_cpu.json]
     python scripts/bench_lif_cpu.py --first-call [--repeats 3]
+    python scripts/bench_lif_cpu.py --run-breakdown [--repeats 2]
 """
 
 from __future__ import annotations
@@ -219,6 +227,57 @@ print(json.dumps(out))
 """
 
 
+_RUN = """
+import json, time
+t0, c0 = time.perf_counter(), time.process_time()
+import torch
+from asgl import LIF, ASGLSpike
+from asgl.models import build_model
+out = {"import": [time.perf_counter() - t0, time.process_time() - c0]}
+torch.manual_seed(0)
+model = build_model("resnet_tiny", lambda: LIF(ASGLSpike(width=1.0, p=0.2), learn_decay=True), time_steps=4,
+                    width=8)
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+x, y = torch.randn(22, 32, 1, 8, 8), torch.randint(0, 10, (22, 32))
+epochs = []
+for epoch in range(3):
+    start, cpu = time.perf_counter(), time.process_time()
+    for step in range(22):
+        loss = torch.nn.functional.cross_entropy(model(x[step]).mean(0), y[step])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if epoch == 0 and step == 0:
+            out["first_step"] = [time.perf_counter() - start, time.process_time() - cpu]
+    epochs.append([time.perf_counter() - start, time.process_time() - cpu])
+out["rest_of_first_epoch"] = [a - b for a, b in zip(epochs[0], out["first_step"])]
+out["later_epoch"] = [sum(e[i] for e in epochs[1:]) / len(epochs[1:]) for i in (0, 1)]
+model.eval()
+start, cpu = time.perf_counter(), time.process_time()
+with torch.no_grad():
+    model(x[0])
+out["first_eval_batch"] = [time.perf_counter() - start, time.process_time() - cpu]
+out["total"] = [time.perf_counter() - t0, time.process_time() - c0]
+print(json.dumps(out))
+"""
+
+
+def run_breakdown(repeats: int) -> list[dict]:
+    """``repeats`` fresh processes, each timing one small training run (see the module docstring)."""
+    import json
+    import subprocess
+    import sys
+
+    rows = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _RUN], capture_output=True, text=True, check=True)
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append({"process_s": time.perf_counter() - start,
+                     **{f"{k}_s": f"{wall:.2f} wall / {cpu:.2f} cpu" for k, (wall, cpu) in row.items()}})
+    return rows
+
+
 def cache_files() -> int:
     """Number of files in numba's cache folder for the LIF kernels (``NUMBA_CACHE_DIR`` or ``__pycache__``)."""
     import os
@@ -251,9 +310,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", default=None, help="optional JSON output path")
     parser.add_argument("--first-call", action="store_true", help="time a fresh process's first LIF step instead")
+    parser.add_argument("--run-breakdown", action="store_true", help="time one small training run's phases instead")
     args = parser.parse_args(argv)
-    if args.first_call:
-        for row in first_call(args.repeats):
+    if args.first_call or args.run_breakdown:
+        for row in (first_call if args.first_call else run_breakdown)(args.repeats):
             print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         return
     rows = run(args.threads, args.repeats)
