@@ -15,6 +15,7 @@ from torch import nn
 
 from asgl.models.audio import SpikingAudioConvNet, audio_convnet, audio_convnet_tiny
 from asgl.models.base import NORMS, NeuronFactory, SpikingModel
+from asgl.models.clip import SpikingClipMLP, clip_mlp
 from asgl.models.mlp import SpikingMLP, mlp_snn, shd_net
 from asgl.models.readout import readout_mean
 from asgl.models.resnet import SpikingResNet, resnet18, resnet19, resnet_tiny
@@ -29,6 +30,7 @@ MODELS: MappingProxyType[str, Callable[..., SpikingModel]] = MappingProxyType({
     "vgg_tiny": vgg_tiny,
     "shd_net": shd_net,
     "mlp_snn": mlp_snn,
+    "clip_mlp": clip_mlp,
     "audio_convnet": audio_convnet,
     "audio_convnet_tiny": audio_convnet_tiny,
 })
@@ -42,7 +44,7 @@ def build_model(name: str, neuron: NeuronFactory, **kwargs) -> nn.Module:
 
 
 __all__ = [
-    "MODELS", "NORMS", "NeuronFactory", "SpikingAudioConvNet", "SpikingMLP", "SpikingModel", "SpikingResNet",
-    "SpikingVGG", "audio_convnet", "audio_convnet_tiny", "build_model", "mlp_snn", "readout_mean", "resnet18",
-    "resnet19", "resnet_tiny", "shd_net", "vgg13", "vgg_tiny", "vggsnn",
+    "MODELS", "NORMS", "NeuronFactory", "SpikingAudioConvNet", "SpikingClipMLP", "SpikingMLP", "SpikingModel",
+    "SpikingResNet", "SpikingVGG", "audio_convnet", "audio_convnet_tiny", "build_model", "clip_mlp", "mlp_snn",
+    "readout_mean", "resnet18", "resnet19", "resnet_tiny", "shd_net", "vgg13", "vgg_tiny", "vggsnn",
 ]
