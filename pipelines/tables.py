@@ -58,7 +58,9 @@ def load_reference(path: Path = REFERENCE_FILE) -> dict[str, Any]:
 def _paper_number(reference: dict[str, Any], dataset: str, method: str) -> str:
     hits = [r for r in reference.get("results", []) if r.get("dataset") == dataset and r.get("method") == method
             and isinstance(r.get("accuracy"), (int, float))]
-    return ", ".join(f"{r['accuracy']:.2f} ({r['model']}, T={r['time_steps']})" for r in hits) or "–"
+    if hits:
+        return ", ".join(f"{r['accuracy']:.2f} ({r['model']}, T={r['time_steps']})" for r in hits)
+    return "not published" if method in (reference.get("not_published") or {}).get(dataset, []) else "–"
 
 
 def main_table(runs: pd.DataFrame, metrics: dict[str, Any], widths: dict[str, float],
