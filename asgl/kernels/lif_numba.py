@@ -40,17 +40,24 @@ libm call would stop vectorisation.
 from __future__ import annotations
 
 import functools
+import hashlib
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
 from asgl.functional import PRIMITIVES
+from asgl.kernels import numba_intrinsics
 from asgl.kernels.numba_intrinsics import counter_uniform32, exp2_neg, fma, prefer_512bit_vectors
 
 BLOCK = 1024
 SIGMOID = PRIMITIVES["sigmoid"].kernel_code
 RECTANGLE = PRIMITIVES["rectangle"].kernel_code
 IMPLEMENTED = (SIGMOID, RECTANGLE)
+
+# numba invalidates a cache entry when this file changes, but not when numba_intrinsics.py does, although its
+# code is compiled into the kernels; its digest is part of the kernels' names and so of the cache's file names.
+_INTRINSICS_DIGEST = hashlib.sha256(Path(numba_intrinsics.__file__).read_bytes()).hexdigest()[:10]
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -249,7 +256,8 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
             g_theta[b] = acc_theta
         return g_w, g_decay, g_theta
 
-    tag = f"p{prim}_{'hard' if hard else 'soft'}_{'scaled' if scale else 'plain'}_{'noisy' if noisy else 'exact'}"
+    tag = (f"p{prim}_{'hard' if hard else 'soft'}_{'scaled' if scale else 'plain'}_{'noisy' if noisy else 'exact'}"
+           f"_{_INTRINSICS_DIGEST}")
     return _compile(forward, f"lif_forward_{tag}"), _compile(backward, f"lif_backward_{tag}")
 
 
@@ -260,7 +268,8 @@ def _compile(kernel, name: str):
     closure has the same qualified name, so two sets compiled in different processes could be cached under
     the same symbol names, and loading both into one process would link one set's data to the other's code
     (seen as ``'descr' is NULL`` errors). A qualified name per flag set keeps the names distinct; it also
-    gives each set its own cache index file.
+    gives each set its own cache index file. The name also carries the digest of ``numba_intrinsics.py``, so
+    an edit there recompiles the kernels instead of loading stale ones.
     """
     kernel.__qualname__ = kernel.__name__ = name
     return njit(parallel=True, **_KW)(kernel)
