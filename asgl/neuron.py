@@ -43,6 +43,8 @@ def _has_nonfinite(x: torch.Tensor) -> torch.Tensor:
     reaches the max, ``−inf`` the min), so a huge but finite input is not flagged. Computed on the device and
     never read here: see :func:`take_nonfinite_inputs`.
     """
+    if x.numel() == 0:  # aminmax has no value for an empty tensor; nothing in it can be non-finite
+        return torch.zeros((), dtype=torch.bool, device=x.device)
     with torch.no_grad():
         low, high = torch.aminmax(x.detach())
         return ~(torch.isfinite(low) & torch.isfinite(high))

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from torch import nn
 
 from asgl import LIF, FixedSurrogateSpike
@@ -117,3 +116,9 @@ def test_flags_accumulate_per_layer_until_read():
     assert take_nonfinite_inputs(net) == ["1"]
     assert take_nonfinite_inputs(net) == []
     assert take_nonfinite_inputs(nn.Linear(2, 2)) == []
+
+
+def test_an_empty_batch_is_not_flagged():
+    lif = _lif("soft", "autograd")
+    assert lif(torch.zeros(3, 0, 4)).shape == (3, 0, 4)
+    assert take_nonfinite_inputs(lif) == []
