@@ -20,9 +20,16 @@ _log = logging.getLogger(__name__)
 _REPORTED: set[str] = set()
 
 
+def _missing_kernel(spike) -> str:
+    """What no kernel implements: the spike's primitive when the table gives it no kernel code, else its class."""
+    primitive = getattr(spike, "primitive", None)
+    entry = F.PRIMITIVES.get(primitive) if isinstance(primitive, str) else None
+    return primitive if entry is not None and entry.kernel_code is None else type(spike).__name__
+
+
 def _report_autograd_once(spike) -> None:
     """Log, once per primitive (or spike class), that ``"auto"`` runs the autograd loop for want of a kernel."""
-    what = getattr(spike, "primitive", None) or type(spike).__name__
+    what = _missing_kernel(spike)
     if what not in _REPORTED:
         _REPORTED.add(what)
         _log.info("no fused LIF kernel implements %r; backend 'auto' runs the autograd loop for it", what)
@@ -44,9 +51,8 @@ def resolve_backend(backend: str, x: torch.Tensor, spike, spec) -> str:
             return "triton"
         return "numba" if x.device.type == "cpu" and x.dtype == torch.float32 else "autograd"
     if backend in ("numba", "triton") and spec is None:
-        what = getattr(spike, "primitive", None) or type(spike).__name__
-        raise ValueError(f"backend {backend!r} has no kernel for {what!r} ({type(spike).__name__}); use "
-                         "backend='auto' or 'autograd'")
+        raise ValueError(f"backend {backend!r} has no kernel for {_missing_kernel(spike)!r} "
+                         f"({type(spike).__name__}); use backend='auto' or 'autograd'")
     if backend == "numba" and (x.device.type != "cpu" or x.dtype != torch.float32):
         raise ValueError(f"backend 'numba' runs float32 CPU tensors only, got {x.dtype} on {x.device}")
     if backend == "triton" and x.device.type != "cuda" and not _triton_interpreted():

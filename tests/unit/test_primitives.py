@@ -75,3 +75,17 @@ def test_unknown_primitive_names_the_table() -> None:
         ASGLSpike(primitive="nope")
     with pytest.raises(ValueError, match="unknown primitive 'nope'"):
         F.primitive("nope", torch.zeros(2), 1.0)
+
+
+def test_a_spike_class_without_a_kernel_is_named_by_its_class(monkeypatch, caplog) -> None:
+    class PlainSpike(ASGLSpike):
+        def fused_spec(self):
+            return None
+
+    monkeypatch.setattr(fused, "_REPORTED", set())
+    lif = LIF(PlainSpike(primitive="sigmoid"), backend="auto")
+    with caplog.at_level(logging.INFO, logger=fused.__name__):
+        lif(torch.randn(2, 3, 4))
+    assert any("'PlainSpike'" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ValueError, match="no kernel for 'PlainSpike'"):
+        LIF(PlainSpike(), backend="numba")(torch.randn(2, 3, 4))
