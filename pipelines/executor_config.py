@@ -70,6 +70,9 @@ def check_run_block(run: Mapping[str, Any]) -> None:
         raise ValueError(f"run.ray.gpus_per_run must be a number >= 0, got {ray['gpus_per_run']!r}")
     if "max_retries" in ray and not _is_int(ray["max_retries"], 0):
         raise ValueError(f"run.ray.max_retries must be an integer >= 0, got {ray['max_retries']!r}")
+    if executor == "ray" and device == "cuda" and ray_settings(run)["gpus_per_run"] == 0:
+        raise ValueError("run.ray.gpus_per_run is 0 but run.device is cuda: Ray would give the runs no GPU; "
+                         "set gpus_per_run > 0 (fractions share a GPU)")
 
 
 def ray_settings(run: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 A task asks for ``run.ray.cpus_per_run`` CPUs and ``run.ray.gpus_per_run`` GPUs (times ``N`` for a run of
 ``N`` DDP processes, which the task starts under torchrun on its node); Ray places it and sets its
-``CUDA_VISIBLE_DEVICES``. A task whose worker process or node dies is run again, up to
-``run.ray.max_retries`` times; since a run folder keeps its per-epoch checkpoints, the new attempt resumes
-where the last checkpoint left off and ends with the weights of an uninterrupted run. Ordinary exceptions are
-not retried (``retry_exceptions=False``): they come back as the run's own exception type, naming the run.
+``CUDA_VISIBLE_DEVICES`` (empty when it asked for none, so that no run uses a GPU it was not given). A task
+whose worker process or node dies is run again, up to ``run.ray.max_retries`` times; since a run folder keeps
+its per-epoch checkpoints, the new attempt resumes where the last checkpoint left off and ends with the
+weights of an uninterrupted run. Ordinary exceptions are not retried (``retry_exceptions=False``): they come
+back as the run's own exception type, naming the run.
 
 Connection: when this process is already connected (``ray.is_initialized()``), that connection is used and
 left open; otherwise ``run.ray.address`` says where to go — ``null`` starts a new Ray instance on this machine
@@ -52,7 +53,7 @@ def run_ray(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any])
                                    num_gpus=settings["gpus_per_run"] * size,
                                    max_retries=settings["max_retries"], retry_exceptions=False,
                                    name=job_name(job, i))
-            refs.append(options.remote(fn, job, threads, os.getcwd()))
+            refs.append(options.remote(fn, job, threads, os.getcwd(), settings["gpus_per_run"] == 0))
         outcomes = [_outcome(ray, ref, settings["max_retries"]) for ref in refs]
     finally:
         if connect:
@@ -74,10 +75,13 @@ def _outcome(ray: Any, ref: Any, retries: int) -> tuple[bool, Any]:
                                    f"(run.ray.max_retries): {type(err).__name__}: {first}")
 
 
-def _run_task(fn: Callable[[Any], T], job: Any, threads: int, cwd: str) -> T:
-    """The body of one Ray task: the stage's working directory, the thread count, then the run."""
+def _run_task(fn: Callable[[Any], T], job: Any, threads: int, cwd: str, hide_gpus: bool) -> T:
+    """The body of one Ray task: the stage's working directory, the thread count, then the run. A task given
+    no GPU sees none (Ray leaves ``CUDA_VISIBLE_DEVICES`` alone then, so it would see every GPU of its node)."""
     from pipelines.executors import set_threads
 
+    if hide_gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
     if not os.path.isdir(cwd):
         raise FileNotFoundError(f"{cwd}: the stage's working directory is missing on node {socket.gethostname()}; "
                                 "Ray runs need the repository and data at the same path on every node "

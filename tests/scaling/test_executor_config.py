@@ -19,6 +19,8 @@ from pipelines.executor_config import check_run_block, ddp_size, job_name, named
     ({"ray": {"cpus_per_run": 0}}, r"run\.ray\.cpus_per_run must be a number > 0, got 0"),
     ({"ray": {"gpus_per_run": -1}}, r"run\.ray\.gpus_per_run must be a number >= 0, got -1"),
     ({"ray": {"max_retries": True}}, r"run\.ray\.max_retries must be an integer >= 0, got True"),
+    ({"executor": "ray", "device": "cuda", "ray": {"gpus_per_run": 0}},
+     r"run\.ray\.gpus_per_run is 0 but run\.device is cuda"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 12 else None)
 def test_bad_values_name_the_key(run, message):
     with pytest.raises(ValueError, match=message):

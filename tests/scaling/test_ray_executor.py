@@ -71,3 +71,8 @@ def test_a_ddp_run_is_one_ray_task_on_two_processes(ray_instance, tmp_path):
     assert result["world_size"] == 2
     rank1 = torch.load(tmp_path / "plain_rank1.pt", weights_only=True)
     assert all(torch.equal(result["plain"][k], rank1[k]) for k in rank1)
+
+
+def test_a_run_without_gpus_sees_none(ray_instance):
+    [seen] = run_jobs(J.environment, [{}], RAY)
+    assert seen["cuda"] == ""
