@@ -34,6 +34,7 @@ SMALL = {
     "shd_net": ({"num_classes": 20, "hidden": (32, 16)}, (6, 3, 700), 20),
     "audio_convnet": ({"in_features": 16, "num_classes": 4}, (4, 3, 16), 4),
     "audio_convnet_tiny": ({"in_features": 20, "num_classes": 8}, (4, 3, 20), 8),
+    "clip_mlp": ({"frames": 5, "in_features": 6, "num_classes": 3, "time_steps": 5, "hidden": 16}, (5, 4, 6), 3),
 }
 STATIC = ("resnet_tiny", "resnet18", "resnet19", "vggsnn", "vgg13", "vgg_tiny")
 
@@ -129,8 +130,12 @@ def test_first_synaptic_layer_sees_the_input_and_later_ones_see_spike_functions(
     for _, module in model.synaptic_layers():
         module.register_forward_hook(lambda mod, args, out: inputs.append(args[0]))
     model(x)
-    first = inputs[0].reshape(x.shape[0] * x.shape[1], -1)
-    assert_close(first, x.reshape(x.shape[0] * x.shape[1], -1))
+    first = inputs[0].reshape(-1, inputs[0].shape[-1])
+    if name == "clip_mlp":  # the whole clip, frames side by side, presented at every step
+        clip = x.transpose(0, 1).reshape(x.shape[1], -1)
+        assert_close(first, clip.repeat(SMALL[name][0]["time_steps"], 1))
+    else:
+        assert_close(inputs[0].reshape(x.shape[0] * x.shape[1], -1), x.reshape(x.shape[0] * x.shape[1], -1))
     for later in inputs[1:]:  # spikes, or average pools of spikes: values in [0, 1]
         assert later.min() >= 0.0 and later.max() <= 1.0
 
