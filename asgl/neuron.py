@@ -193,3 +193,9 @@ def check_finite_inputs(model: nn.Module) -> None:
     if bad:
         raise ValueError(f"LIF input contains NaN or inf in layer(s) {', '.join(bad)}; check the previous layer "
                          "and the learning rate")
+
+
+def is_spiking_neuron(module: nn.Module) -> bool:
+    """The neuron contract used by the trainer and the metrics: True for a :class:`LIF` or any module whose
+    class sets ``spiking_neuron = True`` (its output is the spike train, zeros where silent)."""
+    return isinstance(module, LIF) or getattr(type(module), "spiking_neuron", False) is True

@@ -239,7 +239,7 @@ def source_file(spec: MethodSpec) -> Path | None:
 
 
 def is_spiking_neuron(module: nn.Module) -> bool:
-    """True for an :class:`asgl.LIF` or any module whose class sets ``spiking_neuron = True``."""
-    from asgl.neuron import LIF
+    """Kept for existing imports: :func:`asgl.neuron.is_spiking_neuron` (the contract lives with the neuron)."""
+    from asgl.neuron import is_spiking_neuron as lives_with_the_neuron
 
-    return isinstance(module, LIF) or getattr(type(module), "spiking_neuron", False) is True
+    return lives_with_the_neuron(module)

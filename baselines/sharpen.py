@@ -55,7 +55,7 @@ class SharpenSpike(SpikeFunction):
         if not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
             raise ValueError(f"width must be a finite number > 0, got {width!r}")
         if primitive not in F.PRIMITIVES:
-            raise ValueError(f"primitive must be one of {F.PRIMITIVES}, got {primitive!r}")
+            raise ValueError(f"primitive must be one of {tuple(F.PRIMITIVES)}, got {primitive!r}")
         self.primitive = primitive
         self.register_buffer("current_width", torch.tensor(float(width)))
 

@@ -1,6 +1,6 @@
 """Spike activity: firing rate per layer and overall, activation sparsity (NeuroBench's definition).
 
-Forward hooks on the spiking neurons of a model (:func:`asgl.registry.is_spiking_neuron`: our LIF, the
+Forward hooks on the spiking neurons of a model (:func:`asgl.neuron.is_spiking_neuron`: our LIF, the
 snnTorch adapter; a neuron nested inside another is counted once, by the outer one) record, for each layer
 ``l`` and every forward call, the output ``o_l`` of shape ``[T, B, ...]``:
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from asgl.registry import is_spiking_neuron
+from asgl.neuron import is_spiking_neuron
 
 
 def spiking_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

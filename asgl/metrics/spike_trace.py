@@ -1,7 +1,7 @@
 """Which tensors carry spikes, decided by the graph: outputs of spiking neurons, followed through pooling.
 
 While a :class:`SpikeTrace` is active, forward hooks mark the output ``o`` of every outermost spiking neuron
-(:func:`asgl.registry.is_spiking_neuron`) as a spike tensor, and a torch-function mode follows the mark
+(:func:`asgl.neuron.is_spiking_neuron`) as a spike tensor, and a torch-function mode follows the mark
 through the operations that keep a tensor a function of those spikes that a synaptic layer can absorb into
 its weights. For a marked tensor ``x`` the trace knows ``c(x)``, of the shape of ``x``: the number of
 underlying spikes (non-zero neuron outputs) that reach each element with a non-zero coefficient::

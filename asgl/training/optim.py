@@ -1,7 +1,7 @@
 """Optimisers in two groups: the weights, and the neuron parameters with their own optimiser and rate.
 
 Neuron parameters are those owned by a spike function (:class:`asgl.SpikeFunction`: the width's raw
-parameter) or by a spiking neuron (:func:`asgl.registry.is_spiking_neuron`: decay logit, threshold, snnTorch
+parameter) or by a spiking neuron (:func:`asgl.neuron.is_spiking_neuron`: decay logit, threshold, snnTorch
 ``beta``); everything else (convolutions, linear layers, batch norm) is a weight. The authors optimise the
 weights with SGD (momentum 0.9, weight decay) and the neuron parameters with Adam (3e-4, no weight decay);
 GUIDE §1 explains why the width's learning rate must scale with the step budget.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from asgl.registry import is_spiking_neuron
+from asgl.neuron import is_spiking_neuron
 from asgl.spike import SpikeFunction
 from asgl.training.config import TrainConfig
 
