@@ -33,8 +33,10 @@ lock:
 		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" --quiet \
 		-o $(LOCK) $(LOCK_ARGS)
 
+# The default suite, then the Ray suite (a real loopback Ray instance; marked slow, ~1 min): both gate CI.
 test: venv
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m ray tests/scaling
 
 # dvc runs each stage's `python -m pipelines.…` command: the venv comes first on PATH so that is this venv's.
 benchmark: venv

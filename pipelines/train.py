@@ -60,21 +60,27 @@ def _same_settings(folder: Path, settings: dict[str, Any]) -> bool:
     return saved.get("meta", {}).get("settings") == json.loads(json.dumps(settings))
 
 
-def run_one(job: dict[str, Any]) -> dict[str, Any]:
-    """Train and evaluate one run (``job = {"settings", "root", "results"}``); returns its run record."""
+def run_one(job: dict[str, Any]) -> dict[str, Any] | None:
+    """Train and evaluate one run (``job = {"settings", "root", "results"}``); returns its run record.
+
+    Under torchrun (``train.ddp > 1``) every rank calls this; rank 0 alone clears a stale folder and returns
+    the record, the other ranks return None.
+    """
     import torch
 
     from asgl.data import load_prepared
     from asgl.models import build_model
     from asgl.training import train
+    from asgl.training.distributed import DistContext
 
     settings = job["settings"]
+    main_rank = DistContext.from_environment().is_main
     spec = load_method(settings["method"], settings["source"])
     spec.check_requirements()
     folder = run_dir(Path(job["results"]), settings["method"], settings["dataset"], settings["width"],
                      settings["seed"])
     same = _same_settings(folder, settings)
-    if folder.exists() and not same:
+    if folder.exists() and not same and main_rank:
         shutil.rmtree(folder)
     metrics_file = folder / "metrics.json"
     if metrics_file.exists() and same:
@@ -88,6 +94,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         result = train(model, (data.train_x, data.train_y), (data.test_x, data.test_y), settings["train"], folder,
                        callbacks, meta={"settings": settings}, normalisation=data.manifest.get("normalisation"))
         metrics = result.metrics
+    if not main_rank:
+        return None
     return make_record(settings, spec.display_name, spec.family, metrics, folder)
 
 

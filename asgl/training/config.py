@@ -54,6 +54,8 @@ class TrainConfig:
             AutoAugment, Cutout) or ``"crop_flip"`` (crop and flip only), both needing the dataset's
             normalisation; ``"dvs"`` (flip and roll of event frames, the authors' CIFAR10-DVS recipe) or
             ``"dvs_roll"`` (roll only, for classes that a mirror image would change).
+        ddp: processes (GPUs) of one data-parallel run; ``N > 1`` makes the executor start the run under
+            ``torchrun --nproc-per-node N`` (:mod:`pipelines.ddp_launch`), ``1`` is a single process.
     """
 
     epochs: int = 10
@@ -84,10 +86,11 @@ class TrainConfig:
     metrics_samples: int = 512
     throughput_warmup: int = 2
     augment: str = "none"
+    ddp: int = 1
 
     def __post_init__(self) -> None:
         _check_types(self)
-        positive = ("epochs", "batch_size", "eval_batch_size", "eval_every")
+        positive = ("epochs", "batch_size", "eval_batch_size", "eval_every", "ddp")
         for key in positive:
             if getattr(self, key) < 1:
                 raise ValueError(f"train.{key} must be >= 1, got {getattr(self, key)!r}")
