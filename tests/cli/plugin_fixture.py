@@ -26,12 +26,18 @@ register_method(MethodSpec(name="rect-sg", display_name="Rectangle SG", family="
 '''
 
 
+def write_distribution(folder: Path, dist: str, method: str, module: str, source: str) -> Path:
+    """Write ``<module>.py`` (``source``) and ``<dist>-0.1.dist-info`` announcing ``method = module`` in the
+    group ``asgl_bench.methods`` into ``folder``; return ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{module}.py").write_text(source, encoding="utf-8")
+    info = folder / f"{dist}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[asgl_bench.methods]\n{method} = {module}\n", encoding="utf-8")
+    return folder
+
+
 def write_plugin(folder: Path) -> Path:
     """Write the module and ``asgl_rect_plugin-0.1.dist-info`` into ``folder``; return ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{MODULE}.py").write_text(SOURCE, encoding="utf-8")
-    info = folder / f"{MODULE}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {MODULE}\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(f"[asgl_bench.methods]\n{METHOD} = {MODULE}\n", encoding="utf-8")
-    return folder
+    return write_distribution(folder, MODULE, METHOD, MODULE, SOURCE)

@@ -11,7 +11,7 @@ import pytest
 
 from asgl import registry
 from pipelines.identity import REPO_ROOT
-from tests.cli.plugin_fixture import METHOD, MODULE, write_plugin
+from tests.cli.plugin_fixture import METHOD, MODULE, write_distribution, write_plugin
 
 
 def _modules_after(code: str) -> set[str]:
@@ -67,11 +67,7 @@ def test_the_same_file_imported_twice_is_one_method(plugin_on_path):
 
 
 def test_a_broken_plugin_is_named(tmp_path, monkeypatch):
-    info = tmp_path / "broken-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[asgl_bench.methods]\nbroken-m = asgl_broken_mod\n", encoding="utf-8")
-    (tmp_path / "asgl_broken_mod.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    write_distribution(tmp_path, "broken", "broken-m", "asgl_broken_mod", "raise RuntimeError('boom')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(registry.PluginError, match=r"asgl_bench.methods:broken-m.*distribution broken.*boom"):
         registry.get_method("broken-m")
@@ -79,11 +75,7 @@ def test_a_broken_plugin_is_named(tmp_path, monkeypatch):
 
 
 def test_a_plugin_that_registers_another_name_is_named(tmp_path, monkeypatch):
-    info = tmp_path / "wrong-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: wrong\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[asgl_bench.methods]\nwrong-m = asgl_wrong_mod\n", encoding="utf-8")
-    (tmp_path / "asgl_wrong_mod.py").write_text("", encoding="utf-8")
+    write_distribution(tmp_path, "wrong", "wrong-m", "asgl_wrong_mod", "")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(registry.PluginError, match="registered no method named 'wrong-m'"):
         registry.get_method("wrong-m")
