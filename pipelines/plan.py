@@ -13,10 +13,12 @@ crash in the real run (shapes, a missing kernel or package, memory) crashes here
 Estimate, per pair with ``R`` runs (:func:`pipelines.params.runs_of`), ``E`` epochs, ``S`` steps per epoch
 (``⌈N_train / B⌉``), measured seconds per step ``s`` and per evaluated test sample ``e``::
 
-    epoch = S·s + N_test·e / eval_every,      pair = R·E·epoch / min(R, run.workers)
+    epoch = S·s + N_test·e / eval_every,      pair = R·E·epoch / min(R, workers)
 
-and the profile's wall time is the sum over pairs. It leaves out process start, data loading and the final
-metrics of each run (minutes per run, not hours), and assumes that parallel workers do not slow each other.
+with ``workers`` the stage's pool size (:func:`pipelines.executors.workers_for`: ``run.workers``, ``auto``
+resolved for the target device), and the profile's wall time is the sum over pairs. It leaves out process
+start, data loading and the final metrics of each run (minutes per run, not hours), and assumes that parallel
+workers do not slow each other.
 The sample shapes come from a prepared cache's manifest when one with the profile's options exists, else
 from :func:`asgl.data.shapes.expected_shape` (embedded sets are built in memory).
 """
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.executors import gpu_count, set_threads, workers_for
 from pipelines.params import ParamsError, all_methods, data_root, load_params, runs_of
 
 PROFILES_DIR = Path("profiles")
@@ -158,24 +161,12 @@ def _measure(params: dict[str, Any], dataset: str, method: str, device: str, ste
     seconds_per_step = batch / throughput
     steps_per_epoch = math.ceil(shape.train_count / batch)
     epoch = steps_per_epoch * seconds_per_step + shape.test_count * per_test_sample / real.eval_every
-    workers = max(1, min(len(runs), int(params["run"].get("workers", 1))))
+    gpus = gpu_count() if device == "cuda" else 0
+    workers = max(1, min(len(runs), workers_for({**params["run"], "device": device}, gpus)))
     return PairPlan(dataset, method, len(runs), real.epochs, steps_per_epoch, seconds_per_step, epoch,
                     int(result.metrics.get("train_peak_memory_bytes") or 0),
                     str(result.metrics.get("train_peak_memory_kind", "")),
                     len(runs) * real.epochs * epoch / workers)
-
-
-def _set_threads(threads: int) -> None:
-    """Use ``threads`` CPU threads for torch and numba, as a run's worker does."""
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
 
 
 def _hours(seconds: float) -> str:
@@ -230,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --{name}s {unknown} not in this profile; it runs: {', '.join(known)}", file=sys.stderr)
             return 2
     device = args.device or params["run"].get("device") or "cpu"
-    _set_threads(args.threads or int(params["run"].get("threads_per_worker", 1)))
+    set_threads(args.threads or int(params["run"].get("threads_per_worker", 1)))
     plans, failures = [], []
     for dataset in chosen_d:
         for method in chosen_m:
