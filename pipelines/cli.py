@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.identity import REPO_ROOT
+from pipelines.identity import display_path
 
 EPILOG_COMPARE = """\
 METHOD is one of:
@@ -64,7 +64,7 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
                              "asgl.registry.register_method(MethodSpec(...)) when imported")
         if len(names) > 1:
             raise ValueError(f"{arg}: registers several methods {names}; choose one with --name")
-        return names[0], _display_path(here)
+        return names[0], display_path(here)
     if arg in params["run"]["methods"]:
         return arg, params["run"]["methods"][arg]
     ep = method_entry_points().get(arg)
@@ -72,16 +72,9 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
         found = importlib.util.find_spec(ep.module)
         if found is None or not found.origin:
             raise ValueError(f"method {arg!r}: its entry point names module {ep.module!r}, which is not importable")
-        return arg, _display_path(Path(found.origin).resolve())
+        return arg, display_path(Path(found.origin).resolve())
     spec = get_method(arg)  # built-ins; raises listing the known names
-    return arg, _display_path(source_file(spec))
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return path.relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(path)
+    return arg, display_path(source_file(spec))
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -89,7 +82,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
     for name in available_methods():
         spec = get_method(name)
-        print(f"{name}  ({spec.display_name}; family {spec.family})  source: {_display_path(source_file(spec))}")
+        print(f"{name}  ({spec.display_name}; family {spec.family})  source: {display_path(source_file(spec))}")
         if spec.description:
             print(f"    {spec.description}")
         if spec.requires:

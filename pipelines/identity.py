@@ -19,7 +19,6 @@ import functools
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,22 +119,23 @@ def import_source(source: str | Path) -> None:
 def load_method(name: str, source: str | Path):
     """Import ``source`` and return the :class:`asgl.registry.MethodSpec` registered as ``name``; the method's
     neuron factory must be defined in ``source`` (the file its runs' identity and DVC stage depend on)."""
-    from asgl.registry import get_method
+    from asgl.registry import get_method, source_file
 
     import_source(source)
     try:
         spec = get_method(name)
     except ValueError:
         spec = None
-    defined_in = None if spec is None else inspect.getsourcefile(spec.make_neuron)
-    if defined_in is None or Path(defined_in).resolve() != resolve_source(source).resolve():
-        where = "" if defined_in is None else f" (it is defined in {_display(Path(defined_in))})"
+    defined_in = None if spec is None else source_file(spec)
+    if defined_in is None or defined_in != resolve_source(source).resolve():
+        where = "" if defined_in is None else f" (it is defined in {display_path(defined_in)})"
         raise MethodSourceError(f"params.yaml: run.methods.{name}: {source} does not register a method named "
                                 f"{name!r}{where}; name the file that defines the method's neuron factory")
     return spec
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository root where it lies inside it, else as given."""
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
