@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-RESULTS = Path("results")
 RUN_FIELDS = (
     "dataset", "method", "display_name", "family", "synthetic", "width_init", "seed", "model", "time_steps",
     "epochs", "accuracy", "train_accuracy", "train_throughput", "inference_throughput", "peak_memory_bytes",

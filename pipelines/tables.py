@@ -29,15 +29,16 @@ import yaml
 
 from asgl.io import atomic_write_text
 from pipelines.params import ParamsError, load_params, main_widths, results_dir
-from pipelines.stats import mean_ci
+from pipelines.stats import Interval
 
 REFERENCE_FILE = Path("reference_results.yaml")
 LINEAR_LABEL = "Logistic regression (flattened features; reference)"
 
 
-def _mean(values: pd.Series, fmt: str) -> str:
-    values = pd.to_numeric(values, errors="coerce").dropna()
-    return "–" if values.empty else format(values.mean(), fmt)
+def _value(entry: dict[str, Any], name: str, fmt: str) -> str:
+    """``entry[name]`` (a mean over seeds from ``metrics.json``) formatted, ``–`` when absent."""
+    value = entry.get(name)
+    return "–" if value is None else format(value, fmt)
 
 
 def _diff(entry: dict[str, Any] | None) -> str:
@@ -65,7 +66,8 @@ def _paper_number(reference: dict[str, Any], dataset: str, method: str) -> str:
 
 def main_table(runs: pd.DataFrame, metrics: dict[str, Any], widths: dict[str, float],
                reference: dict[str, Any]) -> pd.DataFrame:
-    """One row per dataset × method at the method's configured width, then the dataset's ceiling rows."""
+    """One row per dataset × method at the method's configured width, then the dataset's ceiling rows; the
+    figures are the seed means and intervals of ``metrics.json`` (computed once, by ``evaluate``)."""
     rows = []
     for dataset, by_dataset in runs.groupby("dataset", sort=True):
         synthetic = bool(by_dataset["synthetic"].iloc[0])
@@ -77,19 +79,22 @@ def main_table(runs: pd.DataFrame, metrics: dict[str, Any], widths: dict[str, fl
             group = by_dataset[(by_dataset["method"] == method) & (by_dataset["width_init"] == widths.get(method))]
             if group.empty:
                 continue
-            entry = entries.get(method, {})
-            acc = mean_ci(group["accuracy"])
+            entry = entries.get(method)
+            if entry is None:
+                continue
+            half = entry["accuracy_ci95"]
+            acc = Interval(entry["accuracy_mean"], math.nan if half is None else half, entry["seeds"])
             spiking = group["family"].iloc[0] != "reference"
             rows.append({
                 "dataset": label, "method": group["display_name"].iloc[0],
                 "accuracy % (95% CI)": acc.format(), "n": acc.n,
                 "vs SG (paired)": _diff(entry.get("minus_sg")),
-                "firing rate": _mean(group["firing_rate"], ".3f") if spiking else "–",
-                "SynOps/sample": _mean(group["synops_effective"], ".3g"),
-                "energy µJ/sample": _mean(group["energy_uj"], ".3g"),
-                "energy µJ (strict)": _mean(group["strict_energy_uj"], ".3g"),
-                "train samples/s": _mean(group["train_throughput"], ".0f"),
-                "parameters": _mean(group["parameters"], ".0f"),
+                "firing rate": _value(entry, "firing_rate", ".3f") if spiking else "–",
+                "SynOps/sample": _value(entry, "synops_effective", ".3g"),
+                "energy µJ/sample": _value(entry, "energy_uj", ".3g"),
+                "energy µJ (strict)": _value(entry, "strict_energy_uj", ".3g"),
+                "train samples/s": _value(entry, "train_throughput", ".0f"),
+                "parameters": _value(entry, "parameters", ".0f"),
                 "paper %": _paper_number(reference, dataset, method),
             })
         linear = metrics.get("linear", {}).get(dataset)
@@ -150,8 +155,7 @@ def write_table(frame: pd.DataFrame, stem: Path, index: bool) -> None:
 def _read_metrics(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; run `dvc repro evaluate` first")
-    metrics = json.loads(path.read_text(encoding="utf-8"))
-    return {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def make_tables(params: dict[str, Any], results: Path | None = None, reference_file: Path = REFERENCE_FILE) -> None:
