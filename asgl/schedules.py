@@ -2,14 +2,21 @@
 
 Progress ``s = epoch / epochs ∈ [0, 1)`` is the fraction of training completed when an epoch starts.
 
-:class:`NoiseRateSchedule` is the authors' step schedule of ASGL's analog fraction ``p``::
+:class:`NoiseRateSchedule` is the authors' step schedule of ASGL's analog fraction ``p``. Their scheduler
+(``model/scheduler.py``, ``MutiStepNoisyRateScheduler``, called by ``experiment/*/main.py`` after each epoch's
+training and test) turns each milestone fraction ``m`` into the epoch ``⌊m·E⌋`` and multiplies ``p`` by ``γ``
+at the end of that (0-based) epoch, so the factor first applies to the epoch after it. Epoch ``e`` of ``E``
+therefore trains with::
 
-    p(s) = p₀ · γ^{k(s)},   k(s) = #{ m ∈ milestones : m ≤ s }
+    p_e = p₀ · γ^{k_e},   k_e = #{ ⌊m·E⌋ : m ∈ milestones, ⌊m·E⌋ < e }   (distinct epochs)
 
-so a milestone at ``0`` applies one factor ``γ`` from the first epoch, as in the official code
-(milestones ``(0, .2, .4, .6, .8, .95)``; the published runs use ``γ = 1``, i.e. a constant ``p``).
-Schedules are pure functions of ``s``: resuming a run at epoch ``e`` gives the same value as an
-uninterrupted run.
+Milestones that fall on the same epoch (short runs) apply ``γ`` once, as their loop stops at the first
+match. In progress terms (``⌊x⌋ < e ⇔ x < e`` for an integer ``e``, milestones on distinct epochs)
+``p(s) = p₀ · γ^{#{m : m < s}}``: a milestone at ``0`` applies its factor from the second epoch, not the
+first. Default milestones
+``(0, .2, .4, .6, .8, .95)`` (their ``--ns_milestone``); the published runs use ``γ = 1`` (constant ``p``),
+where the milestones have no effect. Schedules are pure functions of the epoch: resuming a run at epoch
+``e`` gives the same value as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ def check_progress(progress: float) -> float:
 
 @dataclass(frozen=True)
 class NoiseRateSchedule:
-    """``p(s) = p₀ · γ^{#milestones ≤ s}`` (see the module docstring).
+    """``p_e = p₀ · γ^{k_e}``, ``k_e`` the distinct milestone epochs ``⌊m·E⌋ < e`` (module docstring).
 
     Args:
         p0: initial analog fraction in ``[0, 1]``.
@@ -56,13 +63,14 @@ class NoiseRateSchedule:
                              f"reaches p={largest:.3g} > 1")
 
     def at(self, progress: float) -> float:
-        """``p`` at training progress ``progress ∈ [0, 1]``."""
+        """``p`` at training progress ``progress ∈ [0, 1]``: ``p₀ · γ^{#{m : m < s}}``."""
         s = check_progress(progress)
-        k = sum(1 for m in self.milestones if m <= s)
+        k = sum(1 for m in self.milestones if m < s)
         return float(self.p0 * self.gamma ** k)
 
     def at_epoch(self, epoch: int, epochs: int) -> float:
-        """``p`` for the (0-based) ``epoch`` of ``epochs``."""
+        """``p`` for the (0-based) ``epoch`` of ``epochs``: ``p₀ · γ^{#{⌊m·epochs⌋ < epoch}}`` (distinct epochs)."""
         if not (isinstance(epochs, int) and epochs >= 1 and isinstance(epoch, int) and 0 <= epoch < epochs):
             raise ValueError(f"need 0 <= epoch < epochs, got epoch={epoch!r}, epochs={epochs!r}")
-        return self.at(epoch / epochs)
+        k = len({math.floor(m * epochs) for m in self.milestones} & set(range(epoch)))
+        return float(self.p0 * self.gamma ** k)

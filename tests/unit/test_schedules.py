@@ -9,18 +9,42 @@ from asgl.schedules import AUTHORS_MILESTONES, NoiseRateSchedule
 from asgl.training.callbacks import NoiseRateCallback, RunContext
 
 
-@pytest.mark.parametrize(("progress", "expected"), [(0.0, 0.2 * 0.5), (0.19, 0.1), (0.2, 0.05), (0.5, 0.025),
-                                                    (0.96, 0.2 * 0.5 ** 6), (1.0, 0.2 * 0.5 ** 6)])
-def test_noise_rate_steps_at_milestones(progress, expected):
+@pytest.mark.parametrize(("progress", "expected"), [(0.0, 0.2), (0.01, 0.1), (0.2, 0.1), (0.21, 0.05),
+                                                    (0.5, 0.2 * 0.5 ** 3), (0.96, 0.2 * 0.5 ** 6),
+                                                    (1.0, 0.2 * 0.5 ** 6)])
+def test_noise_rate_steps_after_each_milestone(progress, expected):
     schedule = NoiseRateSchedule(p0=0.2, gamma=0.5, milestones=AUTHORS_MILESTONES)
     assert schedule.at(progress) == pytest.approx(expected)
+
+
+def authors_rates(p0, gamma, milestones, epochs):
+    """The rate each epoch trains with, by the authors' procedure as read: milestones become epochs
+    ``int(m·E)``; after (0-based) epoch ``e`` has trained, ``p`` is multiplied by ``γ`` if ``e`` is one."""
+    at_epochs, p, rates = [int(m * epochs) for m in milestones], p0, []
+    for epoch in range(epochs):
+        rates.append(p)
+        if epoch in at_epochs:
+            p *= gamma
+    return rates
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 7, 10, 20, 100, 300])
+def test_epoch_rates_follow_the_authors_scheduler(epochs):
+    schedule = NoiseRateSchedule(p0=0.4, gamma=0.5, milestones=AUTHORS_MILESTONES)
+    expected = authors_rates(0.4, 0.5, AUTHORS_MILESTONES, epochs)
+    assert [schedule.at_epoch(e, epochs) for e in range(epochs)] == pytest.approx(expected)
+
+
+def test_the_first_epoch_trains_at_p0_even_with_a_milestone_at_zero():
+    schedule = NoiseRateSchedule(p0=0.4, gamma=0.5, milestones=(0.0, 0.5))
+    assert [schedule.at_epoch(e, 4) for e in range(4)] == [0.4, 0.2, 0.2, 0.1]
 
 
 def test_gamma_one_is_constant_and_epochs_map_to_progress():
     schedule = NoiseRateSchedule(p0=0.3, gamma=1.0)
     assert all(schedule.at_epoch(e, 10) == pytest.approx(0.3) for e in range(10))
     stepped = NoiseRateSchedule(p0=0.4, gamma=0.5, milestones=(0.5,))
-    assert [stepped.at_epoch(e, 4) for e in range(4)] == [0.4, 0.4, 0.2, 0.2]
+    assert [stepped.at_epoch(e, 4) for e in range(4)] == [0.4, 0.4, 0.4, 0.2]
 
 
 @pytest.mark.parametrize("kwargs", [dict(p0=1.5), dict(p0=0.5, gamma=-1.0), dict(p0=0.5, milestones=(0.5, 0.2)),
