@@ -22,10 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from asgl.errors import UserError
+
 STALE_AFTER_S = 600.0
 
 
-class WriteError(OSError):
+class WriteError(OSError, UserError):
     """A write that could not complete; the destination was left as it was."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from asgl.errors import UserError
 from asgl.layers import FlattenFeatures, RepeatEncoder, TemporalBatchNorm, TimeDistributed
 from asgl.neuron import LIF
 
@@ -41,7 +42,7 @@ DT = 1.0
 """Length of one time step in the exported LIF's time unit (see the module docstring)."""
 
 
-class ExportError(ValueError):
+class ExportError(ValueError, UserError):
     """The model holds something NIR cannot represent; the message names the layer and what to do."""
 
 

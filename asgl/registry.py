@@ -43,17 +43,28 @@ from typing import Any
 
 from torch import nn
 
+from asgl.errors import UserError
+
 ENTRY_POINT_GROUP = "asgl_bench.methods"
 _METHODS: dict[str, MethodSpec] = {}
 _BUILTIN_MODULE = "asgl.methods"
 
 
-class MissingRequirementError(ImportError):
+class MissingRequirementError(ImportError, UserError):
     """A method needs a package that is not installed; the message names the pip command."""
 
 
-class PluginError(ImportError):
+class PluginError(ImportError, UserError):
     """An entry point of ``asgl_bench.methods`` does not import, or does not register the method it names."""
+
+
+class MethodNameError(ValueError, UserError):
+    """A method name that no built-in, baseline, plugin or file registers; the message lists the known ones."""
+
+
+class MethodParamsError(ValueError, TypeError, UserError):
+    """A ``methods.<name>`` key the method does not have (a ``ValueError``), or a value of the wrong type (a
+    ``TypeError``); the message names ``methods.<name>.<key>``."""
 
 
 def _check_value(name: str, key: str, value: Any, default: Any) -> None:
@@ -69,8 +80,8 @@ def _check_value(name: str, key: str, value: Any, default: Any) -> None:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise TypeError(f"methods.{name}.{key}: expected {type(default).__name__}, "
-                        f"got {type(value).__name__} ({value!r})")
+        raise MethodParamsError(f"methods.{name}.{key}: expected {type(default).__name__}, "
+                                f"got {type(value).__name__} ({value!r})")
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,8 @@ class MethodSpec:
         params = dict(params or {})
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
-            raise ValueError(f"methods.{self.name}: unknown key(s) {unknown}; known keys: {sorted(self.defaults)}")
+            raise MethodParamsError(f"methods.{self.name}: unknown key(s) {unknown}; "
+                                    f"known keys: {sorted(self.defaults)}")
         for key, value in params.items():
             _check_value(self.name, key, value, self.defaults[key])
         resolved = dict(self.defaults)
@@ -210,8 +222,8 @@ def get_method(name: str) -> MethodSpec:
             _load_entry_point(ep)
     if name not in _METHODS:
         known = sorted(set(_METHODS) | set(method_entry_points()))
-        raise ValueError(f"unknown method {name!r}; known methods: {known} (a plugin is found through an "
-                         f"entry point of the group {ENTRY_POINT_GROUP!r} or by the path of its .py file)")
+        raise MethodNameError(f"unknown method {name!r}; known methods: {known} (a plugin is found through an "
+                              f"entry point of the group {ENTRY_POINT_GROUP!r} or by the path of its .py file)")
     return _METHODS[name]
 
 

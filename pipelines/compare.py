@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from asgl.errors import UserError
 from pipelines.params import ParamsError, main_widths, results_dir
 from pipelines.stats import Interval, mean_ci, paired_ci, verdict
 
@@ -35,7 +36,7 @@ REFERENCES = ("asgl", "sg")
 REFERENCE_COLUMNS = ("dataset", "method", "seed", "width_init", "accuracy", "firing_rate", "energy_uj")
 
 
-class CompareError(ValueError):
+class CompareError(ValueError, UserError):
     """A comparison cannot be made (missing reference file or column, unknown dataset); one line, what to do."""
 
 

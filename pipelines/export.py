@@ -17,8 +17,10 @@ from typing import Any
 
 import torch
 
+from asgl.errors import UserError
 
-class RunFolderError(ValueError):
+
+class RunFolderError(ValueError, UserError):
     """The run folder lacks ``config.json`` or ``checkpoint.pt``, or they do not describe a run."""
 
 

@@ -24,12 +24,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from asgl.errors import UserError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORE_FOLDER = "asgl"
 PIPELINE_FILES = ("pipelines/train.py", "pipelines/params.py", "pipelines/records.py", "pipelines/identity.py")
 
 
-class MethodSourceError(ValueError):
+class MethodSourceError(ValueError, UserError):
     """The file named for a method is missing, does not import, or does not register that method."""
 
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from asgl.errors import UserError
+
 PARAMS_FILE = Path("params.yaml")
 TOP_KEYS = {"profile", "data_root", "results_dir", "run", "sweep", "datasets", "methods"}
 RUN_KEYS = {"datasets", "methods", "seeds", "workers", "threads_per_worker", "device", "executor", "ray"}
@@ -36,7 +38,7 @@ SWEEP_KEYS = {"methods", "widths"}
 DATASET_KEYS = {"prepare", "model", "model_kwargs", "train", "method_overrides"}
 
 
-class ParamsError(ValueError):
+class ParamsError(ValueError, UserError):
     """``params.yaml`` is malformed; the message names the file and the key."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asgl.errors import UserError
 from pipelines.executors import gpu_count, set_threads, workers_for
 from pipelines.params import ParamsError, all_methods, data_root, load_params, runs_of
 
@@ -42,7 +43,7 @@ PROFILES_DIR = Path("profiles")
 IMAGE_STATS = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}  # stands in for a manifest's normalisation
 
 
-class PlanError(RuntimeError):
+class PlanError(RuntimeError, UserError):
     """A (dataset, method) pair that would fail in the real run; the message is one line naming it."""
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from asgl.errors import UserError
 
-class DataError(Exception):
+
+class DataError(UserError):
     """Base class: a dataset problem the user can fix; ``str(err)`` is a complete one-line explanation."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from asgl.errors import UserError
 from asgl.io import atomic_save
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -31,7 +32,7 @@ FORMAT = 2
 LEGACY_FORMATS = (1,)  # loaded without a digest check
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, UserError):
     """A checkpoint that is truncated, corrupted or unsafe; the message names the file and what to do."""
 
 

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from asgl.errors import UserError
 from asgl.io import atomic_write_json
 from asgl.metrics import (
     ENERGY_MODEL,
@@ -77,7 +78,7 @@ RESUMABLE_CHANGES = frozenset({"resume", "progress", "eval_every", "eval_batch_s
 THROUGHPUT_BATCHES = 8  # timed inference batches after the warm-up (test batches, repeated if fewer)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(RuntimeError, UserError):
     """Training became non-finite: a NaN or infinite loss (the message names epoch and step), or NaN/inf reaching
     a LIF layer's input while the loss stayed finite (it names epoch and layers)."""
 
