@@ -23,7 +23,7 @@ from torch import nn
 
 from asgl import functional as F
 
-PARAMETERISATIONS = ("slope", "width", "log_width")
+PARAMETERISATIONS = ("slope", "width", "log_width", "log_slope")
 _MIN_RAW = 1e-4
 
 
@@ -103,8 +103,10 @@ class ASGLSpike(SpikeFunction):
         channels: ``None`` for one width per layer, or ``C`` for one width per channel (dimension 2).
         primitive: a key of :data:`asgl.functional.PRIMITIVES`: ``"sigmoid"`` (``H_w(x) = sigmoid(x/w)``) or
             ``"rectangle"``, or any primitive added there (one without a kernel code runs on the autograd loop).
-        parameterisation: what the optimiser sees: ``"slope"`` ``a = 1/w`` (the authors' choice),
-            ``"width"`` ``w`` itself, or ``"log_width"`` ``log w``. It changes how Adam moves the width.
+        parameterisation: what the optimiser sees: ``"slope"`` ``a = 1/w`` (the authors' sigmoid,
+            ``InvSigmoid``), ``"log_slope"`` ``a = log(1/w)`` so that the rectangle reads
+            ``clamp(e^a·u + 1/2, 0, 1)`` (the authors' ``InvRectangle``), ``"width"`` ``w`` itself, or
+            ``"log_width"`` ``log w``. It changes how Adam moves the width.
         learnable: learn the width (``True``) or keep it fixed.
 
     In ``eval()`` the output is the pure Heaviside spike ``Θ(u)``.
@@ -128,7 +130,8 @@ class ASGLSpike(SpikeFunction):
             raise ValueError(f"channels must be a positive int or None, got {channels!r}")
         self.parameterisation = parameterisation
         shape = () if channels is None else (channels,)
-        raw = {"slope": 1.0 / width, "width": width, "log_width": math.log(width)}[parameterisation]
+        raw = {"slope": 1.0 / width, "width": width, "log_width": math.log(width),
+               "log_slope": -math.log(width)}[parameterisation]
         tensor = torch.full(shape, raw, dtype=torch.float32)
         if learnable:
             self.raw_width = nn.Parameter(tensor)
@@ -143,6 +146,8 @@ class ASGLSpike(SpikeFunction):
             return 1.0 / _floor(self.raw_width, _MIN_RAW)
         if self.parameterisation == "width":
             return _floor(self.raw_width, _MIN_RAW)
+        if self.parameterisation == "log_slope":
+            return (-self.raw_width).exp()
         return self.raw_width.exp()
 
     def set_noise_rate(self, p: float) -> None:
