@@ -13,6 +13,10 @@ VGG-13 is Simonyan & Zisserman's configuration B (ten 3×3 convolutions) with ba
 max pooling (pooled spikes stay accumulates for the next layer) and a single Linear classifier instead of the
 4096-4096 head, as spiking VGG-13s for Tiny-ImageNet are usually built; the authors did not release theirs.
 
+Initialisation: PyTorch's default unless ``init_std`` is given; then every conv and linear weight is drawn
+from ``N(0, init_std²)`` and every such bias set to 0 (the authors' VGGSNN, ``model/vgg.py``, uses
+``init_std = 0.5`` and no classifier bias). Batch-norm scales start at 1, shifts at 0, in both cases.
+
 When ``pooled_size`` is given, an adaptive average pool to ``pooled_size × pooled_size`` precedes the
 flatten so any input size works (used by the tiny variant); otherwise the input side must be
 ``input_size`` and the classifier sees ``(input_size / 2^#A)²`` positions.
@@ -45,12 +49,17 @@ class SpikingVGG(SpikingModel):
         pooled_size: side of an adaptive average pool before the classifier, or ``None``.
         time_steps: ``T`` for static inputs.
         norm: ``"tdbn"`` or ``"threshold"``.
+        init_std: ``None`` for PyTorch's default initialisation, or ``σ > 0``: conv and linear weights
+            ``~ N(0, σ²)``, their biases 0.
+        classifier_bias: give the classifier Linear a bias.
     """
 
     def __init__(self, neuron: NeuronFactory, config: Sequence[int | str], num_classes: int,
                  in_channels: int, input_size: int | None, pooled_size: int | None, time_steps: int,
-                 norm: str = "tdbn") -> None:
+                 norm: str = "tdbn", init_std: float | None = None, classifier_bias: bool = True) -> None:
         super().__init__()
+        if init_std is not None and not (isinstance(init_std, (int, float)) and 0 < init_std < float("inf")):
+            raise ValueError(f"model_kwargs.init_std must be a finite number > 0 or null, got {init_std!r}")
         self.encoder = RepeatEncoder(time_steps, static_ndim=4)
         layers: list[nn.Module] = []
         channels, pools = in_channels, 0
@@ -73,16 +82,32 @@ class SpikingVGG(SpikingModel):
             self.pool = nn.Identity()
             side = input_size // 2 ** pools
         self.flatten = FlattenFeatures()
-        self.classifier = TimeDistributed(nn.Linear(channels * side * side, num_classes))
+        self.classifier = TimeDistributed(nn.Linear(channels * side * side, num_classes, bias=classifier_bias))
+        if init_std is not None:
+            normal_init(self, float(init_std))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.flatten(self.pool(self.features(self.encoder(x)))))
 
 
+def normal_init(model: nn.Module, std: float) -> None:
+    """In place: every conv and linear weight ``~ N(0, std²)``, their biases 0."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
 def vggsnn(neuron: NeuronFactory, num_classes: int = 10, in_channels: int = 2, input_size: int = 48,
-           time_steps: int = 10, norm: str = "tdbn") -> SpikingVGG:
-    """VGGSNN for CIFAR10-DVS: input ``[T=10, B, 2, 48, 48]``, classifier Linear(3·3·512 → K)."""
-    return SpikingVGG(neuron, VGGSNN_CONFIG, num_classes, in_channels, input_size, None, time_steps, norm)
+           time_steps: int = 10, norm: str = "tdbn", init_std: float | None = None,
+           classifier_bias: bool = True) -> SpikingVGG:
+    """VGGSNN for CIFAR10-DVS: input ``[T=10, B, 2, 48, 48]``, classifier Linear(3·3·512 → K).
+
+    ``init_std=0.5, classifier_bias=False`` is the authors' VGGSNN (see :class:`SpikingVGG`).
+    """
+    return SpikingVGG(neuron, VGGSNN_CONFIG, num_classes, in_channels, input_size, None, time_steps, norm,
+                      init_std, classifier_bias)
 
 
 def vgg13(neuron: NeuronFactory, num_classes: int = 200, in_channels: int = 3, input_size: int = 64,
