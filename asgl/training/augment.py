@@ -5,13 +5,17 @@ order the CIFAR SNN code bases apply it, per sample:
 
 1. random crop back to ``H × W`` from the image zero-padded by 4 pixels;
 2. horizontal flip with probability 1/2;
-3. AutoAugment with the CIFAR-10 policy (``torchvision.transforms.v2.AutoAugment``);
-4. normalisation with the dataset's train mean and std;
-5. Cutout: one ``16 × 16`` square (centre uniform over the image, clipped at the border) set to 0.
+3. AutoAugment with the CIFAR-10 policy (``torchvision.transforms.v2.AutoAugment``, pixels uncovered by a
+   geometric operation filled with grey 128 as the authors' ``CIFAR10Policy``; the policy's operations and
+   magnitudes are torchvision's, not a copy of theirs);
+4. Cutout: one ``16 × 16`` square (centre uniform over the image, clipped at the border) set to black, i.e.
+   to 0 on the ``[0, 1]`` scale, before normalisation, as the authors' ``loadData`` (``ToTensor``, ``Cutout``,
+   ``Normalize``); the square therefore holds ``−mean/std`` afterwards;
+5. normalisation with the dataset's mean and std (the manifest's ``normalisation``).
 
 The prepared CIFAR tensors are already normalised (``asgl.data.images``), so steps 1–3 run on the images
 recovered as ``uint8`` from the manifest's mean/std (exact: the prepared values came from ``uint8``).
-``"crop_flip"`` is steps 1, 2 and 4 only (the suite's choice for Tiny-ImageNet, where no recipe is published).
+``"crop_flip"`` is steps 1, 2 and 5 only (the suite's choice for Tiny-ImageNet, where no recipe is published).
 
 ``"dvs"`` is the authors' CIFAR10-DVS recipe on event frames ``x[B, T, 2, H, W]``, per sample ``b`` (every
 time step and polarity moved alike):
@@ -40,6 +44,7 @@ from asgl.training.config import AUGMENTATIONS
 CUTOUT = 16
 PADDING = 4
 MAX_ROLL = 5
+AUTO_AUGMENT_FILL = 128  # grey, the authors' CIFAR10Policy fillcolor
 _MIX = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
 
@@ -54,11 +59,11 @@ def batch_seed(seed: int, epoch: int, step: int, rank: int) -> int:
 
 
 class CifarAugment:
-    """Crop, flip, AutoAugment (CIFAR-10 policy), then Cutout, on a normalised ``[B, 3, H, W]`` float batch.
+    """Crop, flip, AutoAugment (CIFAR-10 policy), Cutout, normalisation, on a normalised ``[B, 3, H, W]`` batch.
 
     Args:
         mean, std: per-channel normalisation of the prepared tensors (values in ``[0, 1]`` units).
-        cutout: side of the square set to zero after normalisation; ``0`` disables Cutout.
+        cutout: side of the square set to black before normalisation; ``0`` disables Cutout.
         padding: zero padding before the random crop.
         auto_augment: apply AutoAugment (CIFAR-10 policy) after crop and flip.
     """
@@ -74,7 +79,7 @@ class CifarAugment:
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
         self.cutout = cutout
         self.padding = padding
-        self.policy = v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10) if auto_augment else None
+        self.policy = v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10, fill=AUTO_AUGMENT_FILL) if auto_augment else None
 
     def to_uint8(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() * self.std + self.mean).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
@@ -107,8 +112,8 @@ class CifarAugment:
             out = torch.stack([self._crop_flip(image) for image in images])
             if self.policy is not None:
                 out = torch.stack([self.policy(image) for image in out])
-            out = self.normalise(out)
-            return (self._cutout(out) if self.cutout > 0 else out).to(x.dtype)
+            out = self._cutout(out) if self.cutout > 0 else out
+            return self.normalise(out).to(x.dtype)
 
 
 class EventAugment:
