@@ -1,9 +1,9 @@
-"""The worked example of docs/methods.md (and of README.md, once it carries it) runs as documented.
+"""The worked example ``examples/my_dspike.py`` runs as documented, and is printed nowhere else.
 
-The blocks of the example: the plugin file (a ```python block starting with ``# my_dspike.py``), the
-``asgl-bench`` command lines (```sh), and the entry-point table (```toml). The file is written and imported
-by path as ``asgl-bench compare my_dspike.py`` does; the method it registers is built and its surrogate
-checked; every documented command is parsed by the real ``asgl-bench`` parser.
+The file is imported by path as ``asgl-bench compare examples/my_dspike.py`` does; the method it registers is
+built and its surrogate checked against Dspike's formula. ``docs/methods.md`` shows the command lines
+(```sh) and the entry-point table (```toml): every command line is parsed by the real ``asgl-bench`` parser
+and the table is read as TOML. README.md and docs/methods.md link the file instead of printing it.
 """
 
 from __future__ import annotations
@@ -13,37 +13,25 @@ import shlex
 import tomllib
 from pathlib import Path
 
-import pytest
 import torch
 
 from asgl import registry
 from pipelines.cli import build_parser, resolve_method
 from pipelines.identity import REPO_ROOT
 
-FILE_MARK = "# my_dspike.py"
+EXAMPLE = "examples/my_dspike.py"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
 
-def example_blocks(path: Path) -> dict[str, list[str]]:
-    """``{"file": [...], "sh": [...], "toml": [...]}``: the example's blocks in ``path``."""
-    out: dict[str, list[str]] = {"file": [], "sh": [], "toml": []}
-    for lang, body in BLOCK.findall(path.read_text(encoding="utf-8")):
-        if lang == "python" and body.startswith(FILE_MARK):
-            out["file"].append(body)
-        elif lang == "sh" and "asgl-bench" in body:
-            out["sh"].append(body)
-        elif lang == "toml" and "asgl_bench.methods" in body:
-            out["toml"].append(body)
-    return out
+def blocks(path: Path, lang: str) -> list[str]:
+    """The bodies of the fenced blocks of language ``lang`` in ``path``."""
+    return [body for found, body in BLOCK.findall(path.read_text(encoding="utf-8")) if found == lang]
 
 
-def check_example(blocks: dict[str, list[str]], tmp_path: Path) -> None:
-    (source,) = blocks["file"]
-    plugin = tmp_path / "my_dspike.py"
-    plugin.write_text(source, encoding="utf-8")
+def test_the_example_file_registers_a_working_dspike():
     try:
-        name, resolved = resolve_method(str(plugin), {"run": {"methods": {}}})
-        assert name == "my-dspike" and Path(resolved) == plugin.resolve()
+        name, source = resolve_method(str(REPO_ROOT / EXAMPLE), {"run": {"methods": {}}})
+        assert name == "my-dspike" and source == EXAMPLE
         neuron = registry.get_method(name).build_neuron()
         u = torch.tensor([[[-0.8, -0.3, 0.0, 0.4]]], requires_grad=True)  # [T=1, B=1, 4], threshold 1
         out = neuron(u + 1.0)
@@ -55,23 +43,29 @@ def check_example(blocks: dict[str, list[str]], tmp_path: Path) -> None:
         torch.testing.assert_close(u.grad, expected)
     finally:
         registry._METHODS.pop("my-dspike", None)
-    commands = [line for body in blocks["sh"] for line in body.splitlines() if line.startswith("asgl-bench ")]
-    assert commands, "the example shows how to run the comparison"
-    for line in commands:
+
+
+def test_documented_compare_lines_parse_and_name_the_example():
+    methods = REPO_ROOT / "docs" / "methods.md"
+    lines = [line.split("#")[0].strip() for body in blocks(methods, "sh") for line in body.splitlines()]
+    lines = [line for line in lines if line.startswith("asgl-bench compare ")]
+    assert any(EXAMPLE in line for line in lines), "docs/methods.md shows how to compare the example"
+    for line in lines:
         args = build_parser().parse_args(shlex.split(line)[1:])
-        assert args.command == "compare" and args.method in ("my_dspike.py", "my-dspike")
-    (table,) = blocks["toml"]
+        assert args.command == "compare"
+
+
+def test_documented_entry_point_names_the_method_and_its_module():
+    (table,) = [body for body in blocks(REPO_ROOT / "docs" / "methods.md", "toml") if "asgl_bench.methods" in body]
     entry = tomllib.loads(table)["project"]["entry-points"][registry.ENTRY_POINT_GROUP]
     assert entry == {"my-dspike": "my_dspike"}, "the entry point's name is the method's, its value the module"
 
 
-def test_docs_methods_example(tmp_path):
-    check_example(example_blocks(REPO_ROOT / "docs" / "methods.md"), tmp_path)
-
-
-def test_readme_example_is_the_same_and_runs(tmp_path):
-    readme = example_blocks(REPO_ROOT / "README.md")
-    if not readme["file"]:
-        pytest.skip("README.md does not carry the worked example yet (the block starting with '# my_dspike.py')")
-    assert readme == example_blocks(REPO_ROOT / "docs" / "methods.md"), "README and docs/methods.md differ"
-    check_example(readme, tmp_path)
+def test_readme_and_methods_page_link_the_example_instead_of_printing_it():
+    code = (REPO_ROOT / EXAMPLE).read_text(encoding="utf-8")
+    signature = "class DspikeFixed(SpikeFunction)"
+    assert signature in code
+    for page in ("README.md", "docs/methods.md"):
+        text = (REPO_ROOT / page).read_text(encoding="utf-8")
+        assert f"]({'' if page == 'README.md' else '../'}{EXAMPLE})" in text, f"{page} links {EXAMPLE}"
+        assert signature not in text, f"{page} prints the example; link {EXAMPLE} instead"
