@@ -1,22 +1,31 @@
-"""``asgl-bench``: the suite's command for its users' jobs (console script, ``pipelines.cli:main``).
+"""``asgl-bench``: the suite's one command for its users' jobs (console script, ``pipelines.cli:main``).
 
 Subcommands (each with its own ``--help``)::
 
+    asgl-bench profile NAME                select a profile: params.yaml from profiles/NAME.yaml
+    asgl-bench fetch ID / prepare ID       download and verify a dataset / build its prepared cache
+    asgl-bench plan [options]              time one step per dataset × method; estimate the benchmark's time
+    asgl-bench reproduce [options]         check a finished benchmark against a reference, cell by cell
+    asgl-bench table                       print the current tables (<results_dir>/tables/*.md)
     asgl-bench methods                     the registry: each method's source, parameters and defaults
     asgl-bench compare METHOD [options]    train METHOD as the table does; compare it with ASGL and SG
-    asgl-bench table                       print the current tables (<results_dir>/tables/*.md)
-    asgl-bench plan [options]              time one step per dataset × method; estimate the benchmark's time
     asgl-bench export RUN_DIR OUT.nir      write a trained run in the Neuromorphic Intermediate Representation
 
-Everything reads the active ``params.yaml`` (``--params`` to use another); nothing here edits it.
-Argument parsing happens in :func:`main` only; errors are one ``error:`` line and exit status 2.
+``profile``, ``fetch``, ``prepare``, ``plan`` and ``reproduce`` hand their arguments to the ``main(argv)`` of
+the module of the same name in ``pipelines`` (the form DVC's stages run, ``python -m pipelines.NAME``).
+A list option takes its items either way, ``--datasets a b`` or ``--datasets a,b``, in every subcommand.
+Only ``profile`` writes ``params.yaml``. Errors are one ``error:`` line and a non-zero exit status.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import importlib.util
 import sys
+from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +45,79 @@ Its parameters come from methods.<name> of params.yaml if present, else from the
 
 Quick check (minutes, not the table's budget):
   asgl-bench compare my_method.py --datasets digits --seeds 0 1 --epochs 1
+
+Width sweep (the paper's robustness claim; the method needs a `width` parameter):
+  asgl-bench compare my_method.py --sweep
 """
+
+# Subcommands whose work is a pipelines module's main(argv): name -> (module, one-line help).
+DELEGATED = {
+    "profile": ("pipelines.profile", "select a profile: write params.yaml from profiles/NAME.yaml"),
+    "fetch": ("pipelines.fetch", "download and verify one dataset's raw files"),
+    "prepare": ("pipelines.prepare", "build one dataset's prepared tensor cache (fetching first if needed)"),
+    "plan": ("pipelines.plan", "time one step per dataset × method and estimate the profile's wall time"),
+    "reproduce": ("pipelines.reproduce", "check a finished benchmark against a reference table, cell by cell"),
+}
+# The delegated modules that read a list as one comma-separated value: their list options.
+COMMA_LISTS = {"plan": ("--datasets", "--methods")}
+
+
+def package_version() -> str:
+    """The installed version of ``asgl-bench`` (pyproject's ``version``)."""
+    try:
+        return version("asgl-bench")
+    except PackageNotFoundError:
+        return "unknown (the project is not installed; run `make venv` or `pip install -e .`)"
+
+
+def split_items(values: Sequence[str] | None) -> list[str] | None:
+    """A list option's items whether given as ``a b`` or ``a,b`` (or both); None when the option is absent."""
+    if values is None:
+        return None
+    return [item for value in values for item in value.split(",") if item]
+
+
+def join_lists(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
+    """``argv`` with each of ``flags`` followed by its items as one comma-separated value.
+
+    ``--datasets a b --steps 1`` becomes ``--datasets a,b --steps 1``: the items run to the next option.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        out.append(arg)
+        i += 1
+        if arg in flags:
+            items = []
+            while i < len(argv) and not argv[i].startswith("-"):
+                items.append(argv[i])
+                i += 1
+            if items:
+                out.append(",".join(split_items(items) or []))
+    return out
+
+
+@contextlib.contextmanager
+def program_name(name: str) -> Iterator[None]:
+    """Run with ``sys.argv[0] = name``, so a delegated module's usage line reads ``asgl-bench NAME``."""
+    saved = sys.argv[0] if sys.argv else ""
+    if sys.argv:
+        sys.argv[0] = name
+    else:
+        sys.argv.append(name)
+    try:
+        yield
+    finally:
+        sys.argv[0] = saved
+
+
+def delegate(command: str, argv: Sequence[str]) -> int:
+    """Run ``command``'s pipelines module's ``main`` with ``argv`` (lists normalised for that module)."""
+    module = importlib.import_module(DELEGATED[command][0])
+    rest = join_lists(argv, COMMA_LISTS.get(command, ()))
+    with program_name(f"asgl-bench {command}"):
+        return int(module.main(rest) or 0)
 
 
 def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) -> tuple[str, str]:
@@ -97,9 +178,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     name, source = resolve_method(args.method, params, args.name)
+    seeds = split_items(args.seeds)
+    if seeds is not None:
+        bad = [s for s in seeds if not s.lstrip("-").isdigit()]
+        if bad:
+            raise ValueError(f"--seeds: {bad[0]!r} is not an integer; give seeds as `--seeds 0 1` or `--seeds 0,1`")
     report = compare(params, name, source, results=args.results, reference=args.reference,
-                     datasets=args.datasets, seeds=args.seeds, epochs=args.epochs, sweep=args.sweep,
-                     workers=args.workers)
+                     datasets=split_items(args.datasets), seeds=None if seeds is None else [int(s) for s in seeds],
+                     epochs=args.epochs, sweep=args.sweep, workers=args.workers)
     print(markdown(report))
     folder = Path(report["results"])
     print(f"wrote {folder / 'comparison.md'} and {folder / 'comparison.json'} "
@@ -120,15 +206,6 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    try:
-        from pipelines.plan import main as plan_main
-    except ImportError:
-        print("error: pipelines.plan is not available in this version", file=sys.stderr)
-        return 2
-    return plan_main(args.rest)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from pipelines.export import export_run
 
@@ -142,15 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="asgl-bench", formatter_class=raw,
-        description="The ASGL benchmark's command: list the methods, compare a new method with the table (ASGL "
-                    "and SG, paired 95 % CIs), print the tables, plan the benchmark's time, export a run to NIR.",
-        epilog="Examples:\n  asgl-bench methods\n  asgl-bench compare my_method.py --datasets digits --seeds 0 1 "
-               "--epochs 1\n  asgl-bench compare dspike\n  asgl-bench table\n"
-               "  asgl-bench export results/runs/sg/digits-dvs/w1-s0 model.nir\n\n"
+        description="The ASGL benchmark's command: select a profile, fetch and prepare data, plan the benchmark's "
+                    "time, check a run against the published table, print the tables, compare a new method with "
+                    "ASGL and SG (paired 95 % CIs), export a run to NIR.",
+        epilog="Examples:\n  asgl-bench profile embedded\n  asgl-bench reproduce\n  asgl-bench table\n"
+               "  asgl-bench methods\n  asgl-bench compare my_method.py --datasets digits --seeds 0 1 --epochs 1\n"
+               "  asgl-bench plan --profile paper --device cuda\n"
+               "  asgl-bench export results/runs/sg/digits/w1-s0 model.nir\n\n"
+               "Lists are given either way: --datasets a b, or --datasets a,b.\n"
                "Run `asgl-bench <command> --help` for each command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--params", default="params.yaml", help="the params file to read (default: params.yaml)")
+
+    for name, (module, summary) in DELEGATED.items():
+        p = sub.add_parser(name, help=summary, add_help=False,
+                           description=f"{summary[0].upper()}{summary[1:]}. Every argument goes to "
+                                       f"`python -m {module}`; `asgl-bench {name} --help` prints its options.")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=lambda args, name=name: delegate(name, args.rest))
 
     p = sub.add_parser("methods", parents=[common],
                        help="list the registered methods, their source files and parameters",
@@ -167,8 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="the method to take when the file registers several")
     p.add_argument("--sweep", action="store_true", help="also train at every width of sweep.widths "
                                                         "(the method needs a `width` parameter)")
-    p.add_argument("--datasets", nargs="+", default=None, metavar="ID", help="a subset of run.datasets")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S", help="seeds instead of run.seeds")
+    p.add_argument("--datasets", nargs="+", default=None, metavar="ID",
+                   help="a subset of run.datasets (`a b` or `a,b`)")
+    p.add_argument("--seeds", nargs="+", default=None, metavar="S", help="seeds instead of run.seeds (`0 1` or `0,1`)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per run instead of each dataset's budget")
     p.add_argument("--workers", type=int, default=None, help="parallel runs instead of run.workers")
     p.add_argument("--results", default=None, help="output folder (default: <results_dir>/compare/<method>)")
@@ -179,11 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the Markdown tables of the last benchmark (<results_dir>/tables/*.md).")
     p.add_argument("--tables", default=None, help="folder of the tables (default: <results_dir>/tables)")
     p.set_defaults(func=cmd_table)
-
-    p = sub.add_parser("plan", help="estimate the benchmark's time (python -m pipelines.plan)", add_help=False,
-                       description="Pass every argument to `python -m pipelines.plan` (see its --help).")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("export", help="write a trained run as a NIR graph",
                        description="Write the final weights of a run folder (results/runs/<method>/<dataset>/"
@@ -199,9 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``asgl-bench`` with ``argv`` (default: the command line); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["plan"]:  # every further argument, --help included, belongs to pipelines.plan
-        return cmd_plan(argparse.Namespace(rest=argv[1:]))
+    if argv[:1] and argv[0] in DELEGATED:  # every further argument, --help included, belongs to the module
+        return delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     from asgl.data import DataError
     from asgl.io import WriteError

@@ -47,3 +47,56 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["export", str(tmp_path), str(tmp_path / "m.nir")]) == 2
     err = capsys.readouterr().err
     assert "config.json: missing" in err and err.count("\n") == 1
+
+
+def test_version_is_the_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"asgl-bench {version('asgl-bench')}"
+
+
+@pytest.mark.parametrize("command", ["profile", "fetch", "prepare", "plan", "reproduce"])
+def test_delegated_help_is_the_module_help_under_asgl_bench(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ") and "-h, --help" in out
+    if command in ("profile", "reproduce"):  # the modules that take their program name from sys.argv[0]
+        assert out.startswith(f"usage: asgl-bench {command} ")
+
+
+def test_an_unknown_delegated_flag_is_refused(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["reproduce", "--no-such-flag"])
+    assert stop.value.code == 2
+    assert "--no-such-flag" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("values, items", [
+    (["a", "b"], ["a", "b"]), (["a,b"], ["a", "b"]), (["a,b", "c"], ["a", "b", "c"]), (None, None),
+])
+def test_list_items_either_way(values, items):
+    from pipelines.cli import split_items
+
+    assert split_items(values) == items
+
+
+def test_comma_lists_for_a_module_that_reads_one_value():
+    from pipelines.cli import join_lists
+
+    argv = ["--datasets", "a", "b,c", "--steps", "1", "--methods", "sg", "--keep-going"]
+    assert join_lists(argv, ("--datasets", "--methods")) == [
+        "--datasets", "a,b,c", "--steps", "1", "--methods", "sg", "--keep-going"]
+
+
+def test_compare_takes_seeds_either_way_and_refuses_a_non_integer(tmp_path, capsys):
+    args = build_parser().parse_args(["compare", "sg", "--seeds", "0,1", "2", "--datasets", "digits,fsdd"])
+    assert args.seeds == ["0,1", "2"] and args.datasets == ["digits,fsdd"]
+    params = write_params(tmp_path)
+    assert main(["compare", "sg", "--seeds", "0,x", "--params", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seeds: 'x' is not an integer" in err
