@@ -1,6 +1,9 @@
 """Static image datasets: CIFAR-10/100 (python pickle batches, restricted unpickler) and Tiny-ImageNet.
 
-Output ``[N, 3, H, W]`` normalised with the per-channel train mean/std (recorded in the manifest).
+Output ``[N, 3, H, W]`` normalised per channel, ``x' = (x/255 − mean) / std``, with the statistics recorded in
+the manifest (``normalisation``): for CIFAR-10/100 the authors' fixed constants (:data:`CIFAR_NORMALISATION`,
+``experiment/development/main.py``, ``loadData``); for Tiny-ImageNet, whose code was not released, the
+training set's own mean and std.
 """
 
 from __future__ import annotations
@@ -14,11 +17,23 @@ import torch
 from asgl.data.errors import CorruptFileError
 from asgl.data.safe_pickle import load_pickle
 
+# variant -> (mean, std) on the [0, 1] scale, the constants of the authors' transforms.Normalize.
+CIFAR_NORMALISATION: dict[int, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    10: ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    100: ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
+}
 
-def _normalise(train: np.ndarray, test: np.ndarray, dtype: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """uint8 ``[N, 3, H, W]`` → (train, test) z-scored per channel with train statistics."""
-    mean = train.reshape(len(train), 3, -1).mean(axis=(0, 2)) / 255.0
-    std = train.reshape(len(train), 3, -1).std(axis=(0, 2)) / 255.0
+
+def _normalise(train: np.ndarray, test: np.ndarray, dtype: str,
+               fixed: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """uint8 ``[N, 3, H, W]`` → (train, test) normalised per channel with ``fixed = (mean, std)``, or with the
+    training set's statistics when ``fixed`` is ``None``."""
+    if fixed is None:
+        mean = train.reshape(len(train), 3, -1).mean(axis=(0, 2)) / 255.0
+        std = train.reshape(len(train), 3, -1).std(axis=(0, 2)) / 255.0
+    else:
+        mean, std = np.asarray(fixed[0], dtype=np.float64), np.asarray(fixed[1], dtype=np.float64)
     def conv(a: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(a).float().div_(255.0)
         x.sub_(torch.tensor(mean).view(1, 3, 1, 1).float()).div_(torch.tensor(std).view(1, 3, 1, 1).float())
@@ -55,7 +70,7 @@ def build_cifar(raw_dir: Path, params: dict[str, Any]):
     te = [_cifar_batch(p, label_key) for p in test_files]
     x_tr, y_tr = np.concatenate([a for a, _ in tr]), np.concatenate([b for _, b in tr])
     x_te, y_te = np.concatenate([a for a, _ in te]), np.concatenate([b for _, b in te])
-    train_x, test_x, stats = _normalise(x_tr, x_te, params["dtype"])
+    train_x, test_x, stats = _normalise(x_tr, x_te, params["dtype"], CIFAR_NORMALISATION[params["variant"]])
     tensors = {"train_x": train_x, "train_y": torch.from_numpy(y_tr), "test_x": test_x,
                "test_y": torch.from_numpy(y_te)}
     return Built(tensors, names, None, {"normalisation": stats})
