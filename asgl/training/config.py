@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 OPTIMIZERS = ("sgd", "adam")
-LR_SCHEDULES = ("cosine", "constant")
+LR_SCHEDULES = ("cosine", "cosine_epoch", "constant")  # asgl.training.optim
 LOSSES = ("ce", "tet")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_DTYPES = ("float16", "bfloat16")
@@ -32,7 +32,9 @@ class TrainConfig:
         eval_batch_size: batch size for evaluation and metrics.
         optimizer: weights' optimiser, ``"sgd"`` (momentum, optional Nesterov) or ``"adam"``.
         lr, momentum, weight_decay, nesterov: weights' optimiser settings.
-        lr_schedule: ``"cosine"`` (to 0 over all steps, stepped every iteration) or ``"constant"``.
+        lr_schedule: ``"cosine"`` (to 0 over all steps, stepped every iteration), ``"cosine_epoch"`` (the
+            same curve over epochs, the rate held through each epoch, as the authors' per-epoch
+            ``CosineAnnealingLR``) or ``"constant"``.
         neuron_optimizer, neuron_lr, neuron_weight_decay, neuron_lr_schedule: the same for the neuron
             parameters (width, decay logit, threshold, …); the authors use Adam 3e-4, no weight decay, constant.
         loss: ``"ce"`` (cross-entropy of the time-mean logits) or ``"tet"`` (see :mod:`asgl.training.losses`).

@@ -12,11 +12,15 @@ form a second parameter group of the same optimiser with ``weight_decay = 0``. T
 ``p`` is ``g ← ∇p + wd·p`` (then momentum); of an undecayed one ``g ← ∇p``.
 
 Learning-rate schedule per group: ``"cosine"`` anneals ``lr_k = lr · (1 + cos(π k / K)) / 2`` over all
-``K = epochs · steps_per_epoch`` steps (stepped every iteration); ``"constant"`` keeps it.
+``K = epochs · steps_per_epoch`` steps (stepped every iteration); ``"cosine_epoch"`` holds
+``lr_e = lr · (1 + cos(π e / E)) / 2`` through epoch ``e`` of ``E`` (``e = ⌊k / steps_per_epoch⌋``), the rate
+of the authors' ``CosineAnnealingLR(T_max=num_epoch)`` stepped once per epoch (``experiment/*/main.py``);
+``"constant"`` keeps it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -109,6 +113,16 @@ class Optimisers:
             self.schedulers[k].load_state_dict(v)
 
 
+class EpochCosine:
+    """The factor ``(1 + cos(π ⌊k / S⌋ / E)) / 2`` of step ``k`` (``S`` steps per epoch, ``E`` epochs)."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int) -> None:
+        self.epochs, self.steps_per_epoch = max(1, epochs), max(1, steps_per_epoch)
+
+    def __call__(self, step: int) -> float:
+        return (1.0 + math.cos(math.pi * (step // self.steps_per_epoch) / self.epochs)) / 2.0
+
+
 def build_optimisers(model: nn.Module, config: TrainConfig, steps_per_epoch: int) -> Optimisers:
     """Both groups' optimisers and schedulers for ``config.epochs · steps_per_epoch`` steps."""
     weights, neurons = split_parameters(model)
@@ -124,4 +138,7 @@ def build_optimisers(model: nn.Module, config: TrainConfig, steps_per_epoch: int
         out.optimizers[name] = opt
         if schedule == "cosine":
             out.schedulers[name] = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        elif schedule == "cosine_epoch":
+            out.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(opt, EpochCosine(config.epochs,
+                                                                                     steps_per_epoch))
     return out
