@@ -35,7 +35,13 @@ its projection on ``K`` random directions — the cosine of the projections esti
 gradients (Johnson–Lindenstrauss); (iv) callbacks see no labels, so ``L`` is a fixed random linear function
 of the network's output (``L = ⟨r, f(x)⟩``, ``r`` seeded by the epoch) instead of the training loss: both
 gradients pass through the same Jacobian of the spiking network, which is what the temperature shapes;
-(v) a small candidate set (``candidates``). Cost per selection: ``2K`` forwards and one forward and
+(v) the candidates: ``search: grid`` (default) takes the global argmax over the fixed set ``candidates``;
+``search: local`` is Li et al.'s Algorithm 1 neighbourhood, ``{b, b + Δb, b − Δb}`` around the current
+temperature ``b`` (``Δb`` = ``step``, our value; ``b − Δb`` is left out unless it is ``> 0``; a tie keeps
+``b``), so the temperature moves by at most ``Δb`` per selection. Timing differs from Algorithm 1 in both
+modes: they select at the start of every epoch, the first included, on the training loss; here at the end
+of an epoch (the start of the next), so the first epoch trains at the initial ``temperature``. Cost per
+selection: ``2K`` forwards and one forward and
 backward per candidate on one batch; the buffers (batch-norm statistics), the gradients and the RNG state
 are restored afterwards. The chosen temperature is a buffer, so it is checkpointed and a resumed run
 continues as an uninterrupted one.
@@ -177,6 +183,23 @@ def select_temperature(model: nn.Module, x: torch.Tensor, candidates: Sequence[f
     return float(candidates[best]), scores[best]
 
 
+SEARCHES = ("grid", "local")
+
+
+def search_candidates(params: Mapping[str, Any], current: float) -> list[float]:
+    """The temperatures to compare: ``candidates`` (``search: grid``) or ``b, b + Δb, b − Δb`` around the
+    current ``b`` (``search: local``, ``Δb = step``; ``b − Δb`` only when ``> 0``)."""
+    search = params.get("search", "grid")
+    if search == "grid":
+        return [float(b) for b in params["candidates"]]
+    if search != "local":
+        raise ValueError(f"methods.dspike.search: must be one of {SEARCHES}, got {search!r}")
+    step = params.get("step", 1.0)
+    if not (isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step) and step > 0):
+        raise ValueError(f"methods.dspike.step: must be a finite number > 0, got {step!r}")
+    return [current, current + step] + ([current - step] if current - step > 0 else [])
+
+
 class TemperatureSelection(Callback):
     """Choose Dspike's temperature by finite differences every ``select_every`` epochs (module docstring)."""
 
@@ -202,7 +225,10 @@ class TemperatureSelection(Callback):
         if self._handle is None or self._batch is None or not due:
             return
         batch, self._batch = self._batch, None
-        b, cos = select_temperature(ctx.model, batch, self.params["candidates"], int(self.params["directions"]),
+        neurons = dspike_neurons(ctx.model)
+        current = float(neurons[0].temperature) if neurons else float(self.params["temperature"])
+        candidates = search_candidates(self.params, current)
+        b, cos = select_temperature(ctx.model, batch, candidates, int(self.params["directions"]),
                                     float(self.params["fd_eps"]), seed=ctx.epoch)
         ctx.record["dspike/temperature"] = b
         ctx.record["dspike/fd_cosine"] = cos
@@ -214,8 +240,8 @@ def make_dspike_neuron(params: Mapping[str, Any], channels: int | None = None) -
 
 
 DEFAULTS: dict[str, Any] = {
-    "temperature": 3.0, "select": True, "candidates": [1.0, 2.0, 3.0, 5.0], "directions": 4, "fd_eps": 0.05,
-    "select_every": 1, **{**LIF_DEFAULTS, "backend": "autograd"},
+    "temperature": 3.0, "select": True, "search": "grid", "candidates": [1.0, 2.0, 3.0, 5.0], "step": 1.0,
+    "directions": 4, "fd_eps": 0.05, "select_every": 1, **{**LIF_DEFAULTS, "backend": "autograd"},
 }
 
 register_method(MethodSpec(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
 
 from asgl.methods import make_lif
-from baselines.dspike import DspikeSpike, cosine, dspike_grad, select_temperature
+from asgl.training.callbacks import RunContext
+from baselines.dspike import (
+    DEFAULTS,
+    DspikeSpike,
+    TemperatureSelection,
+    cosine,
+    dspike_grad,
+    search_candidates,
+    select_temperature,
+)
 
 
 @pytest.mark.parametrize("b", [0.5, 1.0, 3.0, 8.0], ids=lambda b: f"b{b}")
@@ -62,3 +73,35 @@ def test_selection_picks_a_candidate_and_leaves_weights_buffers_grads_and_rng_al
 def test_cosine():
     assert cosine(torch.tensor([1.0, 0.0]), torch.tensor([2.0, 0.0])) == pytest.approx(1.0)
     assert cosine(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])) == 0.0
+
+
+def test_grid_search_compares_the_fixed_candidates_whatever_the_current_temperature():
+    params = {**DEFAULTS, "search": "grid", "candidates": [1.0, 2.0, 5.0]}
+    assert search_candidates(params, 3.7) == [1.0, 2.0, 5.0]
+
+
+def test_local_search_is_the_neighbourhood_of_algorithm_1_and_keeps_temperatures_positive():
+    params = {**DEFAULTS, "search": "local", "step": 0.5}
+    assert search_candidates(params, 3.0) == [3.0, 3.5, 2.5]
+    assert search_candidates(params, 0.5) == [0.5, 1.0]  # b − Δb = 0 is no temperature
+    with pytest.raises(ValueError, match=r"methods\.dspike\.search"):
+        search_candidates({**DEFAULTS, "search": "global"}, 3.0)
+    with pytest.raises(ValueError, match=r"methods\.dspike\.step"):
+        search_candidates({**DEFAULTS, "search": "local", "step": 0}, 3.0)
+
+
+def test_local_selection_moves_the_temperature_by_at_most_one_step_per_epoch():
+    net = _net().train()
+    x = torch.randn(5, 4, 6, generator=torch.Generator().manual_seed(1)) * 3
+    selection = TemperatureSelection({**DEFAULTS, "search": "local", "step": 0.5})
+    ctx = RunContext(net, 0, 4)
+    selection.on_train_start(ctx)
+    seen = [3.0]
+    for epoch in range(3):
+        ctx.epoch, ctx.record = epoch, {}
+        selection.on_epoch_start(ctx)
+        net(x)
+        selection.on_epoch_end(ctx)
+        seen.append(ctx.record["dspike/temperature"])
+    assert all(abs(b - a) in (0.0, 0.5) for a, b in itertools.pairwise(seen))
+    assert float(net[2].spike.temperature) == seen[-1]
