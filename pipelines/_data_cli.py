@@ -9,13 +9,12 @@ fetching does not need a valid method section.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from asgl.data import REGISTRY, DataError
-from asgl.io import WriteError
+from asgl.data import REGISTRY
+from pipelines.entry import run_main
 
 PARAMS_FILE = "params.yaml"
 
@@ -49,7 +48,7 @@ class DataParser(argparse.ArgumentParser):
             try:
                 ns.data_root = str(params_data_root(ns.params))
             except ParamsError as exc:
-                self.error(str(exc))
+                self.exit(2, f"error: {exc}\n")
         return ns
 
 
@@ -65,14 +64,6 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def run_cli(action: Callable[[], str]) -> int:
-    """Run ``action``; print its message, or one ``error:`` line for a data problem (exit status 1)."""
-    try:
-        message = action()
-    except (DataError, WriteError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
-    print(message)
-    return 0
+    """Run ``action`` and print its message, under :func:`pipelines.entry.run_main` (a user error: one
+    ``error:`` line, status 2; Ctrl-C: 130)."""
+    return run_main(lambda: print(action()))

@@ -73,8 +73,9 @@ def user_message(exc: BaseException) -> str | None:
 
 
 def run_main(work: Callable[[], int | None]) -> int:
-    """Run ``work()`` and return its exit status; a user error becomes one ``error:`` line on stderr and 2,
-    Ctrl-C becomes 130, and any other exception propagates with its traceback (see the module docstring)."""
+    """Run ``work()`` and return its exit status; a user error becomes one ``error:`` line on stderr (a
+    message that spans lines is joined into one) and 2, Ctrl-C becomes 130, and any other exception
+    propagates with its traceback (see the module docstring)."""
     try:
         status = work()
     except KeyboardInterrupt:
@@ -84,6 +85,6 @@ def run_main(work: Callable[[], int | None]) -> int:
         message = user_message(exc)
         if message is None:
             raise
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
         return 2
     return 0 if status is None else int(status)

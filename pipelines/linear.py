@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from asgl.io import atomic_write_json
-from pipelines.params import ParamsError, data_root, load_params, results_dir
+from pipelines.entry import run_main
+from pipelines.params import data_root, load_params, results_dir
 from pipelines.records import linear_record_path
 
 C = 0.05
@@ -82,16 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit the logistic-regression reference of every dataset.")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    from asgl.data import DataError
+    return run_main(lambda: _report(linear_stage(load_params(args.params))))
 
-    try:
-        records = linear_stage(load_params(args.params))
-    except (ParamsError, DataError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def _report(records: list[dict[str, Any]]) -> None:
     for r in records:
         print(f"{r['dataset']}: logistic regression {r['accuracy']:.2f}% (train {r['train_accuracy']:.2f}%)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -168,7 +168,9 @@ def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     try:
         params = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc}); fix the file") from None
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or type(exc).__name__
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ParamsError(f"{path}: not valid YAML{where} ({problem}); fix the file") from None
     if not isinstance(params, Mapping):
         raise ParamsError(f"{path}: expected a mapping at the top level")
     return validate(params)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from asgl.errors import UserError
+from pipelines.entry import run_main
 from pipelines.executors import gpu_count, set_threads, workers_for
 from pipelines.params import ParamsError, all_methods, data_root, load_params, runs_of
 
@@ -209,18 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
-    try:
-        params = load_profile(args.profile, args.params)
-    except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_main(lambda: plan(args))
+
+
+def plan(args: argparse.Namespace) -> int:
+    """Time every chosen (dataset, method) pair and print the report; 2 when a pair failed."""
+    params = load_profile(args.profile, args.params)
     datasets, methods = params["run"]["datasets"], all_methods(params)
     chosen_d, chosen_m = _split(args.datasets) or datasets, _split(args.methods) or methods
     for name, chosen, known in (("dataset", chosen_d, datasets), ("method", chosen_m, methods)):
         unknown = sorted(set(chosen) - set(known))
         if unknown:
-            print(f"error: --{name}s {unknown} not in this profile; it runs: {', '.join(known)}", file=sys.stderr)
-            return 2
+            raise PlanError(f"--{name}s {unknown} not in this profile; it runs: {', '.join(known)}")
     device = args.device or params["run"].get("device") or "cpu"
     set_threads(args.threads or int(params["run"].get("threads_per_worker", 1)))
     plans, failures = [], []

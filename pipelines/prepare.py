@@ -9,8 +9,8 @@ An up-to-date cache (same parameters, source checksums and code version) is reus
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +40,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preparation parameter (e.g. time_steps=20)")
     args = p.parse_args(argv)
+    return run_cli(lambda: prepare(args.dataset_id, args.data_root, force=args.force, **_options(args)))
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The preparation options: ``datasets.<id>.prepare`` of ``--params``, updated with every ``--set``."""
     options = {}
     if args.params:
-        from pipelines.params import ParamsError, load_params
+        from pipelines.params import load_params
 
-        try:
-            block = load_params(args.params)["datasets"].get(args.dataset_id) or {}
-        except ParamsError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        block = load_params(args.params)["datasets"].get(args.dataset_id) or {}
         options.update(block.get("prepare") or {})
     for item in args.set:
         key, _, val = item.partition("=")
         options[key] = _value(val)
-    return run_cli(lambda: prepare(args.dataset_id, args.data_root, force=args.force, **options))
+    return options
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from asgl.io import atomic_write_text
+from pipelines.entry import run_main
 from pipelines.params import ParamsError, validate
 
 PROFILES_DIR = Path("profiles")
@@ -42,7 +43,10 @@ def select_profile(name: str, target: Path = Path("params.yaml"), profiles_dir: 
     if not source.exists():
         raise ParamsError(f"unknown profile {name!r}; available: {', '.join(available_profiles(profiles_dir))}")
     text = source.read_text(encoding="utf-8")
-    validate(yaml.safe_load(text))
+    try:
+        validate(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{source}: not valid YAML ({type(exc).__name__}); fix the profile file") from None
     backup = None
     if target.exists():
         current = target.read_text(encoding="utf-8")
@@ -58,15 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Select the benchmark profile (writes params.yaml).")
     parser.add_argument("name", help=f"profile name ({', '.join(available_profiles()) or 'profiles/*.yaml'})")
     args = parser.parse_args(argv)
-    try:
-        backup = select_profile(args.name)
-    except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_main(lambda: _select(args.name))
+
+
+def _select(name: str) -> None:
+    backup = select_profile(name)
     if backup is not None:
         print(f"params.yaml had local edits; saved them to {backup}")
-    print(f"params.yaml now holds the {args.name!r} profile; run `dvc repro` to reproduce it")
-    return 0
+    print(f"params.yaml now holds the {name!r} profile; run `dvc repro` to reproduce it")
 
 
 if __name__ == "__main__":

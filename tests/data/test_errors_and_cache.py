@@ -36,7 +36,7 @@ def test_truncated_hdf5_names_file_and_leaves_no_cache(tmp_path, rng):
 def test_cli_prints_one_line_for_corrupt_file(tmp_path, rng, capsys):
     raw = _shd_files(tmp_path, rng)
     (raw / "shd_train.h5").write_bytes(b"not hdf5")
-    assert prepare_cli.main(["shd", "--data-root", str(tmp_path)]) == 1
+    assert prepare_cli.main(["shd", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "shd_train.h5" in err and "Traceback" not in err
 
@@ -46,7 +46,7 @@ def test_missing_files_no_network(tmp_path, closed_port_url, override_spec, caps
     with pytest.raises(DatasetUnavailableError, match=r"fsdd\.zip"):
         prepare_dataset("fsdd", tmp_path)
     assert prepared_files(tmp_path) == []
-    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 1
+    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "fsdd" in err and closed_port_url in err and str(tmp_path / "raw/fsdd") in err
     assert err.count("\n") == 1
@@ -58,12 +58,12 @@ def test_local_archive_with_wrong_checksum(tmp_path, override_spec, capsys):
     (tmp_path / "raw/fsdd/fsdd.zip").write_bytes(b"tampered")
     with pytest.raises(ChecksumMismatchError, match=r"fsdd\.zip"):
         prepare_dataset("fsdd", tmp_path)
-    assert prepare_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 1
+    assert prepare_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
 
 
 def test_unknown_id_lists_known_ids(tmp_path, capsys):
-    assert prepare_cli.main(["cifar11", "--data-root", str(tmp_path)]) == 1
+    assert prepare_cli.main(["cifar11", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "cifar11" in err and "cifar10" in err and "synth-speech" in err
 

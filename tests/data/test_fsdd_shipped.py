@@ -153,10 +153,10 @@ def test_tampered_or_missing_archive_is_refused_in_one_line(tmp_path, shipped_su
     monkeypatch.setitem(shipped.SHIPPED, "fsdd", dataclasses.replace(shipped_subset, sha256="0" * 64))
     with pytest.raises(shipped.ShippedDataError, match="restore it from git"):
         prepare_dataset("fsdd", tmp_path)
-    assert prepare_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 1
+    assert prepare_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and shipped_subset.path in err and "0" * 64 in err
-    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 1
+    assert fetch_cli.main(["fsdd", "--data-root", str(tmp_path)]) == 2
     assert "restore it from git" in capsys.readouterr().err
     assert not (tmp_path / "prepared").exists() and not list((tmp_path / "raw/fsdd").glob("recordings"))
     monkeypatch.setitem(shipped.SHIPPED, "fsdd", dataclasses.replace(shipped_subset, path=str(tmp_path / "gone")))

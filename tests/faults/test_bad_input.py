@@ -105,7 +105,7 @@ def test_unknown_method_or_dataset_is_named(case, tmp_path, capsys):
             validate(params)
     else:
         for main in (fetch_cli.main, prepare_cli.main):
-            assert main(["cifar11", "--data-root", str(tmp_path)]) == 1
+            assert main(["cifar11", "--data-root", str(tmp_path)]) == 2
             err = capsys.readouterr().err
             assert "'cifar11'" in err and one_line(err), err
 
@@ -133,7 +133,7 @@ def test_empty_dataset_folder_names_the_folder_and_files(dataset_id, tmp_path, c
         prepare_dataset(dataset_id, tmp_path)
     message = str(info.value)
     assert str(folder) in message and spec.expected_files[0] in message and one_line(message), message
-    assert prepare_cli.main([dataset_id, "--data-root", str(tmp_path)]) == 1
+    assert prepare_cli.main([dataset_id, "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert str(folder) in err and one_line(err)
     assert not (tmp_path / "prepared").exists()
@@ -211,7 +211,7 @@ def test_full_disk_is_one_clear_error_and_earlier_files_stay(target, tmp_path, f
         pt, manifest = cache_paths(tmp_path, "digits")
         before = {pt: pt.read_bytes(), manifest: manifest.read_bytes()}
         full_disk(pt.name if target == "prepared-pt" else manifest.name)
-        assert prepare_cli.main(["digits", "--data-root", str(tmp_path), "--set", "seed=1"]) == 1
+        assert prepare_cli.main(["digits", "--data-root", str(tmp_path), "--set", "seed=1"]) == 2
         err = capsys.readouterr().err
         failed = pt if target == "prepared-pt" else manifest
         assert f"{failed}: no space left on device" in err and one_line(err), err
