@@ -1,13 +1,21 @@
 """The identity of a run: code + data + settings. A finished run is reused only when all three match.
 
-* **Code** — :func:`code_fingerprint`: sha256 over the sources a run's result depends on: the core
-  (every ``.py`` under ``asgl/``), the pipeline code that builds and trains a run (:data:`PIPELINE_FILES`),
-  and the method's own source file (``run.methods.<name>`` in ``params.yaml``). Other methods' files are not
-  part of it, so adding or editing one method retrains that method only.
+* **Code** — :func:`code_fingerprint`: sha256 over the sources that decide a run's numbers: the core (every
+  ``.py`` under ``asgl/``), the pipeline module that turns a run's settings into its metrics
+  (:data:`PIPELINE_FILES`: :mod:`pipelines.training_run`), and the method's own source file
+  (``run.methods.<name>`` in ``params.yaml``). Other methods' files are not part of it, so adding or editing
+  one method retrains that method only.
 * **Data** — :func:`data_identity`: the prepared tensors' sha256 (recorded by ``prepare`` in the manifest)
   and the resolved ``prepare`` block, so a changed preparation parameter or a re-generated file retrains.
 * **Settings** — the method's resolved parameters, the model, the train block and the seed
-  (:func:`pipelines.train.run_settings`).
+  (:func:`pipelines.train.run_settings`), compared value by value.
+
+What is left out, on purpose: the code that turns ``params.yaml`` into settings (``train.py``, ``params.py``:
+what it produces is compared by value), the run folder's layout and the run record's format (``train.py``,
+``records.py``), the evaluate and tables stages, the executors, and this module (the method's spec is looked
+up by name in the method's file, whose path is in the settings and whose content is hashed). Editing any of
+them — a record column, an error message, a table — reuses every finished run. Files are hashed byte for
+byte: the simplest rule, so any edit of a hashed file, a comment included, retrains.
 
 :func:`load_method` imports the file that registers a method (the paper's two live in the core; a baseline
 or a plugin is one module) and returns its registry entry.
@@ -28,7 +36,7 @@ from asgl.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORE_FOLDER = "asgl"
-PIPELINE_FILES = ("pipelines/train.py", "pipelines/params.py", "pipelines/records.py", "pipelines/identity.py")
+PIPELINE_FILES = ("pipelines/training_run.py",)
 
 
 class MethodSourceError(ValueError, UserError):
@@ -54,7 +62,7 @@ def _core_digest() -> str:
 
 
 def code_fingerprint(source: str | Path) -> str:
-    """sha256 (first 16 hex) of the core, the run-building pipeline code and the method's ``source`` file."""
+    """sha256 (first 16 hex) of the core, :data:`PIPELINE_FILES` and the method's ``source`` file."""
     digest = hashlib.sha256(_core_digest().encode())
     path = resolve_source(source)
     if not _in_core(path):

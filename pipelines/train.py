@@ -17,17 +17,16 @@ train again.
 from __future__ import annotations
 
 import argparse
-import functools
-import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from asgl.io import atomic_write_json
+from pipelines.entry import run_main
 from pipelines.identity import code_fingerprint, data_identity, load_method
 from pipelines.params import ParamsError, data_root, load_params, results_dir, runs_of
 from pipelines.records import run_dir, stage_record_path, stage_runs_dir
+from pipelines.training_run import run_metrics
 
 
 def run_settings(params: dict[str, Any], dataset: str, method: str, width: float | None, seed: int,
@@ -52,25 +51,12 @@ def run_settings(params: dict[str, Any], dataset: str, method: str, width: float
             "code": code_fingerprint(source)}
 
 
-def _same_settings(folder: Path, settings: dict[str, Any]) -> bool:
-    try:
-        saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    return saved.get("meta", {}).get("settings") == json.loads(json.dumps(settings))
-
-
 def run_one(job: dict[str, Any]) -> dict[str, Any] | None:
     """Train and evaluate one run (``job = {"settings", "root", "results"}``); returns its run record.
 
     Under torchrun (``train.ddp > 1``) every rank calls this; rank 0 alone clears a stale folder and returns
     the record, the other ranks return None.
     """
-    import torch
-
-    from asgl.data import load_prepared
-    from asgl.models import build_model
-    from asgl.training import train
     from asgl.training.distributed import DistContext
 
     settings = job["settings"]
@@ -79,21 +65,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any] | None:
     spec.check_requirements()
     folder = run_dir(Path(job["results"]), settings["method"], settings["dataset"], settings["width"],
                      settings["seed"])
-    same = _same_settings(folder, settings)
-    if folder.exists() and not same and main_rank:
-        shutil.rmtree(folder)
-    metrics_file = folder / "metrics.json"
-    if metrics_file.exists() and same:
-        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
-    else:
-        data = load_prepared(job["root"], settings["dataset"])
-        torch.manual_seed(settings["seed"])
-        neuron = functools.partial(spec.make_neuron, settings["method_params"])
-        model = build_model(settings["model"], neuron, **settings["model_kwargs"])
-        callbacks = spec.make_callbacks(settings["method_params"])
-        result = train(model, (data.train_x, data.train_y), (data.test_x, data.test_y), settings["train"], folder,
-                       callbacks, meta={"settings": settings}, normalisation=data.manifest.get("normalisation"))
-        metrics = result.metrics
+    metrics = run_metrics(settings, spec, job["root"], folder, main_rank)
     if not main_rank:
         return None
     return make_record(settings, spec.display_name, spec.family, metrics, folder)
@@ -160,24 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", required=True)
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    from asgl.data import DataError
-    from asgl.io import WriteError
-    from asgl.training.trainer import NonFiniteLossError
-    from pipelines.identity import MethodSourceError
+    return run_main(lambda: _train_and_report(args.params, args.method))
 
-    try:
-        params = load_params(args.params)
-        if args.method not in params["run"]["methods"]:
-            raise ParamsError(f"params.yaml: run.methods has no {args.method!r} "
-                              f"(it has: {sorted(params['run']['methods'])})")
-        records = train_stage(params, args.method)
-    except (ParamsError, MethodSourceError, DataError, NonFiniteLossError, ValueError, TypeError,
-            FileNotFoundError, WriteError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for r in records:
+
+def _train_and_report(params_file: str, method: str) -> None:
+    params = load_params(params_file)
+    if method not in params["run"]["methods"]:
+        raise ParamsError(f"{params_file}: run.methods has no {method!r} (it has: {sorted(params['run']['methods'])})")
+    for r in train_stage(params, method):
         print(f"{r['dataset']} {r['method']} width={r['width_init']:g} seed={r['seed']}: {r['accuracy']:.2f}%")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A run's identity is code + data + settings: a changed prepare key retrains, another method's file does not."""
+"""A run's identity is code + data + settings: a changed prepare key retrains, another method's file does not;
+the run record's format, messages and the tables are outside it."""
 
 import json
 import shutil
@@ -29,7 +30,7 @@ def _checkpoint_mtime(results: Path) -> int:
     return next((results / "runs/sg/digits").rglob("checkpoint.pt")).stat().st_mtime_ns
 
 
-def test_a_changed_prepare_key_retrains_and_an_unchanged_one_reuses(tmp_path):
+def test_a_changed_prepare_key_retrains_and_an_unchanged_one_reuses(tmp_path, monkeypatch):
     root, results = tmp_path / "data", tmp_path / "results"
     prepare_dataset("digits", root, seed=0)
     first = train.train_stage(_params(root, results, {"seed": 0}), "sg")
@@ -37,6 +38,12 @@ def test_a_changed_prepare_key_retrains_and_an_unchanged_one_reuses(tmp_path):
     again = train.train_stage(_params(root, results, {"seed": 0}), "sg")
     assert _checkpoint_mtime(results) == before, "same code, data and settings: the finished run is reused"
     assert again[0]["accuracy"] == first[0]["accuracy"]
+    make_record = train.make_record
+    monkeypatch.setattr(train, "make_record", lambda *a: {**make_record(*a), "a_new_column": 1})
+    reformatted = train.train_stage(_params(root, results, {"seed": 0}), "sg")
+    assert _checkpoint_mtime(results) == before, "a new record column reuses the finished run"
+    assert reformatted[0]["a_new_column"] == 1 and reformatted[0]["accuracy"] == first[0]["accuracy"]
+    monkeypatch.undo()
 
     prepare_dataset("digits", root, seed=0, test_fraction=0.3)
     changed = train.train_stage(_params(root, results, {"seed": 0, "test_fraction": 0.3}), "sg")
@@ -52,9 +59,7 @@ def repo_copy(tmp_path, monkeypatch):
     """The sources a fingerprint reads, copied to a scratch repository root."""
     for folder in ("asgl", "baselines"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "pipelines").mkdir()
-    for name in identity.PIPELINE_FILES:
-        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(identity, "REPO_ROOT", tmp_path)
     identity._core_digest.cache_clear()
     yield tmp_path
@@ -81,3 +86,30 @@ def test_adding_or_editing_one_method_changes_only_its_own_identity(repo_copy):
     core.write_text(core.read_text() + "\n# edited\n")
     assert all(a != b for a, b in zip(_fingerprints(repo_copy).values(), edited.values(), strict=True)), \
         "a change in the core retrains every method"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} no longer holds {old!r}; pick another edit"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_record_format_messages_and_tables_are_outside_the_identity(repo_copy):
+    base = _fingerprints(repo_copy)
+    pipelines = repo_copy / "pipelines"
+    _edit(pipelines / "train.py", '"accuracy": 100.0 * metrics["test_accuracy"]',
+          '"accuracy_percent": 100.0 * metrics["test_accuracy"]')
+    _edit(pipelines / "train.py", "run.methods has no", "run.methods lacks")
+    _edit(pipelines / "params.py", "class ParamsError", "# edited\nclass ParamsError")
+    _edit(pipelines / "records.py", '"""', '"""Edited. ')
+    _edit(pipelines / "tables.py", '"""', '"""Edited. ')
+    _edit(pipelines / "evaluate.py", '"""', '"""Edited. ')
+    assert _fingerprints(repo_copy) == base, "a record column, a message or a table must retrain nothing"
+
+
+def test_the_code_that_trains_a_run_is_inside_the_identity(repo_copy):
+    base = _fingerprints(repo_copy)
+    _edit(repo_copy / "pipelines" / "training_run.py", "torch.manual_seed(settings[\"seed\"])",
+          "torch.manual_seed(settings[\"seed\"] + 1)")
+    assert all(a != b for a, b in zip(_fingerprints(repo_copy).values(), base.values(), strict=True)), \
+        "an edit of how a run is trained retrains every method"
