@@ -9,6 +9,10 @@ Equations (GUIDE §1):
 * Heaviside ``Θ(x) = [x ≥ 0]``.
 * Sigmoid primitive ``H_w(x) = sigmoid(x / w)``, derivative ``H_w'(x) = H_w(x)(1 − H_w(x)) / w``.
 * Rectangle primitive ``R_w(x) = clamp(x / w + 1/2, 0, 1)``, derivative ``1/w`` on ``|x| < w/2``.
+* Dspike primitive (Li et al. 2021) with temperature ``b = 1/w`` on the unit window ``|x| ≤ 1/2``:
+  ``D_w(x) = tanh(b x) / (2 tanh(b/2)) + 1/2`` inside, ``Θ(x)`` outside; derivative
+  ``b (1 − tanh²(b x)) / (2 tanh(b/2))`` inside, 0 outside. The window is fixed; the width only sharpens it.
+* Step primitive ``Θ(x)`` with derivative 0: the ``w → 0`` limit of every primitive (no surrogate gradient).
 * The primitives are listed once, in :data:`PRIMITIVES` (name → kernel code, ``H_w``, ``H_w'``); the fused
   kernels (:mod:`asgl.kernels`) take their codes from it, and a primitive without a code runs on the
   autograd loop only.
@@ -55,6 +59,33 @@ def rectangle_derivative(x: torch.Tensor, width: torch.Tensor | float) -> torch.
     return (x.abs() < 0.5 * width).to(x.dtype) / width
 
 
+def dspike_primitive(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``D_w(x) = tanh(x / w) / (2 tanh(1 / (2w))) + 1/2`` on ``|x| ≤ 1/2``, ``Θ(x)`` outside.
+
+    Temperature ``b = 1/w``. Continuous (``D_w(±1/2) = 1, 0``) and differentiable in ``x`` and ``w``.
+    """
+    b = 1.0 / torch.as_tensor(width, dtype=x.dtype, device=x.device)
+    inner = torch.tanh(b * x) / (2.0 * torch.tanh(b / 2.0)) + 0.5
+    return torch.where(x.abs() <= 0.5, inner, (x > 0).to(x.dtype))
+
+
+def dspike_derivative(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``∂D_w/∂x = b (1 − tanh²(b x)) / (2 tanh(b/2))`` on ``|x| ≤ 1/2``, else 0, with ``b = 1/w``."""
+    b = 1.0 / torch.as_tensor(width, dtype=x.dtype, device=x.device)
+    inside = (x.abs() <= 0.5).to(x.dtype)
+    return inside * b * (1.0 - torch.tanh(b * x).square()) / (2.0 * torch.tanh(b / 2.0))
+
+
+def step_primitive(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``Θ(x)`` for any width, with a zero gradient in ``x`` and ``w`` (the ``w → 0`` limit of every primitive)."""
+    return heaviside(x) + 0.0 * (x / width)
+
+
+def step_derivative(x: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """``0``: a step has no surrogate gradient."""
+    return torch.zeros_like(x)
+
+
 @dataclass(frozen=True)
 class Primitive:
     """One smooth primitive ``H_w``: its name, the code the fused kernels know it by, ``H_w`` and ``∂H_w/∂x``.
@@ -66,17 +97,22 @@ class Primitive:
             raises (a fused backend named explicitly).
         smooth: ``H_w(x)`` for ``x`` of any shape and a width that broadcasts against it; differentiable.
         derivative: ``∂H_w/∂x``, same arguments (what the kernels' backward computes in closed form).
+        fused_backends: the fused backends whose kernels implement the code; on any other, ``"auto"`` runs the
+            autograd loop and naming that backend raises.
     """
 
     name: str
     kernel_code: int | None
     smooth: Callable[[torch.Tensor, torch.Tensor | float], torch.Tensor]
     derivative: Callable[[torch.Tensor, torch.Tensor | float], torch.Tensor]
+    fused_backends: tuple[str, ...] = ("numba", "triton")
 
 
 PRIMITIVES: dict[str, Primitive] = {
     "sigmoid": Primitive("sigmoid", 0, sigmoid_primitive, sigmoid_derivative),
     "rectangle": Primitive("rectangle", 1, rectangle_primitive, rectangle_derivative),
+    "dspike": Primitive("dspike", 2, dspike_primitive, dspike_derivative, ("numba",)),
+    "step": Primitive("step", 3, step_primitive, step_derivative, ("numba",)),
 }
 
 

@@ -58,7 +58,7 @@ from torch import nn
 
 from asgl.methods import LIF_DEFAULTS, make_lif
 from asgl.registry import MethodSpec, register_method
-from asgl.spike import SpikeFunction
+from asgl.spike import FusedSpec, SpikeFunction
 from asgl.training.callbacks import Callback, RunContext
 
 
@@ -92,6 +92,9 @@ class _DspikeFn(torch.autograd.Function):
 class DspikeSpike(SpikeFunction):
     """Heaviside spikes with the Dspike surrogate gradient of temperature ``b`` (a buffer, set by selection).
 
+    On the fused kernels it is the ``"dspike"`` primitive of :data:`asgl.functional.PRIMITIVES` with width
+    ``w = 1/b`` (a layer-wide scalar, like a width) and ``p = 0``: forward ``Θ(u)``, backward ``D_b(u)``.
+
     Args:
         temperature: initial ``b > 0``.
     """
@@ -106,6 +109,10 @@ class DspikeSpike(SpikeFunction):
 
     def fire(self, u: torch.Tensor, binary_mask: torch.Tensor | None) -> torch.Tensor:
         return _DspikeFn.apply(u, self.temperature.to(u.dtype))
+
+    def fused_spec(self) -> FusedSpec:
+        """The Dspike primitive at width ``1/b`` with no analog spikes (computed on the device: no read-back)."""
+        return FusedSpec("dspike", 1.0 / self.temperature, 0.0)
 
     def extra_repr(self) -> str:
         return f"temperature={float(self.temperature):.4g}"
@@ -235,13 +242,13 @@ class TemperatureSelection(Callback):
 
 
 def make_dspike_neuron(params: Mapping[str, Any], channels: int | None = None) -> nn.Module:
-    """Our LIF (same keys as every method) with a :class:`DspikeSpike` (autograd backend: no fused kernel)."""
+    """Our LIF (same keys as every method) with a :class:`DspikeSpike` (fused kernel on the CPU under ``"auto"``)."""
     return make_lif(DspikeSpike(params["temperature"]), params)
 
 
 DEFAULTS: dict[str, Any] = {
     "temperature": 3.0, "select": True, "search": "grid", "candidates": [1.0, 2.0, 3.0, 5.0], "step": 1.0,
-    "directions": 4, "fd_eps": 0.05, "select_every": 1, **{**LIF_DEFAULTS, "backend": "autograd"},
+    "directions": 4, "fd_eps": 0.05, "select_every": 1, **LIF_DEFAULTS,
 }
 
 register_method(MethodSpec(

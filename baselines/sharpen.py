@@ -13,6 +13,10 @@ Hand-made schedule of the width over training progress ``s = epoch / epochs`` (:
     w(s) = w₀ · (1 − clamp((s − start) / (end − start), 0, 1))
 
 so the width is ``w₀`` until ``start``, shrinks linearly to 0 at ``end`` and stays 0 (pure spikes) after.
+On the fused kernels (:mod:`asgl.kernels`) a training step with ``w > 0`` is ASGL's kernel with ``p = 1``
+(every output the smooth value ``H_w(u)``, gradient through it); at ``w = 0`` and in ``eval()`` it is the
+``"step"`` primitive with ``p = 0`` (``Θ(u)`` forward, no gradient through the spike).
+
 Simplifications against Whetstone: all layers sharpen together (Whetstone sharpens layer by layer,
 bottom-up, triggered by a loss plateau) and the membrane dynamics are our LIF's.
 """
@@ -30,7 +34,7 @@ from asgl import functional as F
 from asgl.methods import LIF_DEFAULTS, make_lif
 from asgl.registry import MethodSpec, register_method
 from asgl.schedules import check_progress
-from asgl.spike import SpikeFunction
+from asgl.spike import FusedSpec, SpikeFunction
 from asgl.training.callbacks import Callback, RunContext
 
 
@@ -58,6 +62,7 @@ class SharpenSpike(SpikeFunction):
             raise ValueError(f"primitive must be one of {tuple(F.PRIMITIVES)}, got {primitive!r}")
         self.primitive = primitive
         self.register_buffer("current_width", torch.tensor(float(width)))
+        self._w = float(self.current_width)  # the buffer's value, kept on the host so no call reads the device
 
     def width(self) -> torch.Tensor:
         """The current width ``w`` (0 once fully sharpened)."""
@@ -68,11 +73,24 @@ class SharpenSpike(SpikeFunction):
         if not (isinstance(width, (int, float)) and math.isfinite(width) and width >= 0):
             raise ValueError(f"width must be a finite number >= 0, got {width!r}")
         self.current_width.fill_(float(width))
+        self._w = float(torch.tensor(float(width)))  # rounded to float32 like the buffer, on the host
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        loaded = state_dict.get(prefix + "current_width")
+        if isinstance(loaded, torch.Tensor) and loaded.numel() == 1:
+            self._w = float(loaded.detach().to("cpu", torch.float32))
 
     def fire(self, u: torch.Tensor, binary_mask: torch.Tensor | None) -> torch.Tensor:
-        if not self.training or float(self.current_width) == 0.0:
+        if not self.training or self._w == 0.0:
             return F.heaviside(u)
         return F.primitive(self.primitive, u, self.current_width)
+
+    def fused_spec(self) -> FusedSpec:
+        """``p = 1`` with this primitive while smooth; the gradient-free step once sharpened and in ``eval()``."""
+        if not self.training or self._w == 0.0:
+            return FusedSpec("step", torch.ones_like(self.current_width), 0.0)
+        return FusedSpec(self.primitive, self.current_width, 1.0)
 
     def extra_repr(self) -> str:
         return f"width={float(self.current_width):.4g}, primitive={self.primitive}"
@@ -89,7 +107,7 @@ class SharpenCallback(Callback):
 
 
 def make_sharpen_neuron(params: Mapping[str, Any], channels: int | None = None) -> nn.Module:
-    """Our LIF with a :class:`SharpenSpike` (autograd backend: no fused kernel implements it)."""
+    """Our LIF with a :class:`SharpenSpike` (fused kernel on the CPU under ``"auto"``)."""
     return make_lif(SharpenSpike(width=params["width"], primitive=params["primitive"]), params)
 
 
@@ -99,7 +117,7 @@ register_method(MethodSpec(
     family="sharpen",
     make_neuron=make_sharpen_neuron,
     defaults={"width": 1.0, "primitive": "rectangle", "start": 0.2, "end": 0.8,
-              **{**LIF_DEFAULTS, "backend": "autograd"}},
+              **LIF_DEFAULTS},
     callbacks=(SharpenCallback,),
     description="Smooth bounded activation sharpened to a step on a fixed schedule (Severa et al. 2019).",
 ))

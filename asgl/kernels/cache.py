@@ -34,9 +34,9 @@ def warm_cache(flag_sets: Iterable[FlagSet] | None = None) -> dict[str, int]:
     Args:
         flag_sets: ``(primitive, reset, scale_output, noisy)`` tuples, e.g. ``("sigmoid", "soft", False, True)``
             for ASGL with ``p > 0``; ``noisy=False`` is the kernel of ``p = 0`` (the SG control, and every
-            model in ``eval()``). ``None`` means all of :func:`all_flag_sets`: 16 sets, 32 kernels, about 75
-            CPU seconds of compilation on a cold cache (measured on a loaded 2-core machine), a second or
-            two once warm.
+            model in ``eval()``). ``None`` means all of :func:`all_flag_sets`: 8 sets per primitive with a
+            kernel (sigmoid, rectangle, Dspike, step: 32 sets, 64 kernels), about 5 CPU seconds of
+            compilation per set on a cold cache (measured on a loaded 2-core machine), a few seconds once warm.
 
     Returns:
         ``{"loaded": kernels found in the cache, "compiled": kernels compiled now (and saved)}``; kernels this

@@ -27,37 +27,75 @@ def _missing_kernel(spike) -> str:
     return primitive if entry is not None and entry.kernel_code is None else type(spike).__name__
 
 
-def _report_autograd_once(spike) -> None:
+def _report_autograd_once(spike, spec) -> None:
     """Log, once per primitive (or spike class), that ``"auto"`` runs the autograd loop for want of a kernel."""
-    what = _missing_kernel(spike)
+    what = _missing_kernel(spike) if spec is None else spec.primitive
     if what not in _REPORTED:
         _REPORTED.add(what)
         _log.info("no fused LIF kernel implements %r; backend 'auto' runs the autograd loop for it", what)
 
 
+def _implements(spec, backend: str) -> bool:
+    """Whether ``backend``'s kernels implement the spike function ``spec`` describes (``None``: none does)."""
+    return spec is not None and backend in F.PRIMITIVES[spec.primitive].fused_backends
+
+
 def resolve_backend(backend: str, x: torch.Tensor, spike, spec) -> str:
     """Map ``backend`` (one of :data:`BACKENDS`) to the implementation that will run, or raise.
 
-    ``spec`` is ``spike.fused_spec()``: ``None`` when no fused kernel implements the spike function. Reads
-    only shapes, dtypes and devices, never a tensor's values, so it never waits for a device.
+    ``spec`` is ``spike.fused_spec()``: ``None`` when no fused kernel implements the spike function; a
+    primitive may also have a kernel on some fused backends only (``Primitive.fused_backends``). Reads only
+    shapes, dtypes and devices, never a tensor's values, so it never waits for a device.
     """
     if backend == "auto":
         if spec is None:
-            _report_autograd_once(spike)
+            _report_autograd_once(spike, spec)
             return "autograd"
         if x.dtype == torch.float64:
             return "autograd"
-        if x.device.type == "cuda":
-            return "triton"
-        return "numba" if x.device.type == "cpu" and x.dtype == torch.float32 else "autograd"
-    if backend in ("numba", "triton") and spec is None:
-        raise ValueError(f"backend {backend!r} has no kernel for {_missing_kernel(spike)!r} "
+        wanted = "triton" if x.device.type == "cuda" else "numba"
+        if wanted == "numba" and (x.device.type != "cpu" or x.dtype != torch.float32):
+            return "autograd"
+        if not _implements(spec, wanted):
+            _report_autograd_once(spike, spec)
+            return "autograd"
+        return wanted
+    if backend in ("numba", "triton") and not _implements(spec, backend):
+        what = _missing_kernel(spike) if spec is None else spec.primitive
+        raise ValueError(f"backend {backend!r} has no kernel for {what!r} "
                          f"({type(spike).__name__}); use backend='auto' or 'autograd'")
     if backend == "numba" and (x.device.type != "cpu" or x.dtype != torch.float32):
         raise ValueError(f"backend 'numba' runs float32 CPU tensors only, got {x.dtype} on {x.device}")
     if backend == "triton" and x.device.type != "cuda" and not _triton_interpreted():
         raise ValueError(f"backend 'triton' needs a CUDA tensor (or TRITON_INTERPRET=1), got {x.device}")
     return backend
+
+
+def model_backend(model: torch.nn.Module, device: torch.device | str) -> str:
+    """Which implementation the spiking neurons of ``model`` run in training on ``device``.
+
+    Our LIF layers report what :func:`resolve_backend` picks for an input of the model's floating dtype on
+    ``device`` with the spike in training mode (``"numba"``, ``"triton"`` or ``"autograd"``); any other spiking
+    neuron (:func:`asgl.neuron.is_spiking_neuron`) reports its class name (e.g. ``"SnnTorchLeaky"``). Several
+    answers are joined with ``"+"`` in sorted order; a model without spiking neurons gives ``"none"``. Reads no
+    tensor values.
+    """
+    from asgl.neuron import LIF, is_spiking_neuron
+
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    probe = torch.empty((1, 1, 1), dtype=dtype, device=device)
+    found: set[str] = set()
+    for module in model.modules():
+        if isinstance(module, LIF):
+            spike, was_training = module.spike, module.spike.training
+            spike.train(True)
+            try:
+                found.add(resolve_backend(module.backend, probe, spike, spike.fused_spec()))
+            finally:
+                spike.train(was_training)
+        elif is_spiking_neuron(module):
+            found.add(type(module).__name__)
+    return "+".join(sorted(found)) or "none"
 
 
 def _triton_interpreted() -> bool:

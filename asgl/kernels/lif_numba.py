@@ -17,7 +17,7 @@ runs the adjoint recursion in reverse time (``g_r`` is dL/dr_t, reaching it thro
     g_r = λ g_v_{t+1}
     g_o = ĝ_y + g_r ∂r/∂o            (∂r/∂o = −θ soft, −v_t hard; ĝ_y = θ g_y if scale else g_y)
     g_v = g_r ∂r/∂v + g_o H'(u_t)     (∂r/∂v = 1 soft, 1 − o_t hard)
-    g_x_t = g_v,  g_w += −g_o H'(u_t) z_t,  g_λ += g_v_{t+1} r_t,
+    g_x_t = g_v,  g_w += g_o ∂H/∂w  (−g_o H'(u_t) z_t when H depends on u through z only),  g_λ += g_v_{t+1} r_t,
     g_θ += −g_o H'(u_t) − [soft] g_r o_t + [scale] g_y o_t
 
 Speed comes from four choices, each measured (``docs/performance.md``):
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,9 @@ from asgl.kernels.numba_intrinsics import counter_uniform32, exp2_neg, fma, pref
 BLOCK = 1024
 SIGMOID = PRIMITIVES["sigmoid"].kernel_code
 RECTANGLE = PRIMITIVES["rectangle"].kernel_code
-IMPLEMENTED = (SIGMOID, RECTANGLE)
+DSPIKE = PRIMITIVES["dspike"].kernel_code
+STEP = PRIMITIVES["step"].kernel_code
+IMPLEMENTED = (SIGMOID, RECTANGLE, DSPIKE, STEP)
 
 # numba invalidates a cache entry when this file changes, but not when numba_intrinsics.py does, although its
 # code is compiled into the kernels; its digest is part of the kernels' names and so of the cache's file names.
@@ -127,19 +130,55 @@ def _block_inverse_widths(w, ch):
 
 
 @njit(inline="always", **_KW)
-def _smooth(z, prim):
-    """``H`` of primitive ``prim`` at ``z = u / w``: sigmoid ``1/(1+e^{−z})``, rectangle ``clamp(z + 1/2, 0, 1)``."""
-    if prim == SIGMOID:
-        return _sigmoid(z)
-    return min(max(z + _HALF, _F0), _F1)
+def _dspike_constants(w):
+    """Per channel, with ``b = 1/w`` and ``A = 1/(2 tanh(b/2))``: rows ``A``, ``b A`` and ``∂A/∂w = b² sech²(b/2) A²``.
+
+    Shape ``[3, C]`` float32; computed once per call (``C`` library ``tanh`` calls), gathered per block.
+    """
+    out = np.empty((3, w.shape[0]), dtype=np.float32)
+    for c in range(w.shape[0]):
+        b = _F1 / w[c]
+        th = np.float32(math.tanh(b * _HALF))
+        a = _HALF / th
+        out[0, c] = a
+        out[1, c] = b * a
+        out[2, c] = b * b * (_F1 - th * th) * a * a
+    return out
 
 
 @njit(inline="always", **_KW)
-def _smooth_grad(z, inv_w, h, prim):
-    """``∂H/∂u`` given ``z = u / w``, ``1 / w`` and ``h = H(z)``: ``h(1 − h)/w`` or ``[|z| < 1/2]/w``."""
+def _block_gather(values, ch, count):
+    """``values[ch[j]]`` for the first ``count`` neurons of a block (``count = 0``: an empty array)."""
+    out = np.empty(count, dtype=np.float32)
+    for j in range(count):
+        out[j] = values[ch[j]]
+    return out
+
+
+@njit(inline="always", **_KW)
+def _primitive(u, inv_w, amp, gain, damp, prim):
+    """``(z, H, ∂H/∂u, ∂H/∂w + z ∂H/∂u)`` of primitive ``prim`` at ``u`` with ``z = u / w``.
+
+    sigmoid ``H = 1/(1+e^{−z})``, ``H' = H(1 − H)/w``; rectangle ``H = clamp(z + 1/2, 0, 1)``, ``H' = [|z| < 1/2]/w``;
+    both depend on ``u`` through ``z`` only, so ``∂H/∂w = −z H'`` and the last entry is 0. Dspike on
+    ``|u| ≤ 1/2`` (``A``, ``bA``, ``∂A/∂w`` from :func:`_dspike_constants`): ``H = A tanh(z) + 1/2``,
+    ``H' = bA sech²(z)``, last entry ``tanh(z) ∂A/∂w``; outside the window ``H = Θ(u)`` and the rest 0. Step:
+    ``H = Θ(u)``, the rest 0. ``tanh`` and ``sech²`` come from one ``e = e^{−2|z|}``.
+    """
+    z = u * inv_w
     if prim == SIGMOID:
-        return h * (_F1 - h) * inv_w
-    return inv_w if abs(z) < _HALF else _F0
+        h = _sigmoid(z)
+        return z, h, h * (_F1 - h) * inv_w, _F0
+    if prim == RECTANGLE:
+        return z, min(max(z + _HALF, _F0), _F1), inv_w if abs(z) < _HALF else _F0, _F0
+    if prim == DSPIKE:
+        e = _exp_neg(abs(z) + abs(z))
+        t = (_F1 - e) / (_F1 + e)
+        t = t if z >= _F0 else -t
+        if abs(u) <= _HALF:
+            return z, fma(t, amp, _HALF), gain * (np.float32(4.0) * e / ((_F1 + e) * (_F1 + e))), t * damp
+        return z, _F1 if u > _F0 else _F0, _F0, _F0
+    return z, _F1 if u >= _F0 else _F0, _F0, _F0
 
 
 @functools.cache
@@ -149,6 +188,7 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
     ``forward(x, n_steps, w, s_inner, decay, theta, p, key, y, v_saved)`` fills flat ``y`` and ``v_saved``.
     ``backward(grad_y, v_saved, n_steps, w, s_inner, decay, theta, p, key, grad_x)`` fills flat ``grad_x`` and
     returns per-block partial sums ``(g_w[blocks, C], g_decay[blocks], g_theta[blocks])`` in float64.
+    ``prim`` is a code of :data:`IMPLEMENTED` (sigmoid, rectangle, Dspike, step; :func:`_primitive`).
     ``decay`` and ``theta`` are 1-element float32 arrays (read inside the kernel, so a caller never converts
     a tensor to a Python number); ``noisy`` must equal ``p > 0``.
 
@@ -169,12 +209,16 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
         decay = decay_arr[0]
         theta = theta_arr[0]
         out_scale = theta if scale else _F1
+        consts = _dspike_constants(w)
         for b in prange((n + BLOCK - 1) // BLOCK):
             prefer_512bit_vectors()
             lo = b * BLOCK
             m = min(n, lo + BLOCK) - lo
             r = np.zeros(m, dtype=np.float32)
-            inv_w = _block_inverse_widths(w, _block_channels(s_inner, w.shape[0], lo, m))
+            ch = _block_channels(s_inner, w.shape[0], lo, m)
+            inv_w = _block_inverse_widths(w, ch)
+            n_dspike = m if prim == DSPIKE and noisy else 0
+            amp = _block_gather(consts[0], ch, n_dspike)
             for t in range(n_steps):
                 base = t * n + lo
                 xt = x[base:base + m]
@@ -186,7 +230,8 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
                     u = v - theta
                     o = _F1 if u >= _F0 else _F0
                     if noisy and counter_uniform32(base + j + key) < p:
-                        o = _smooth(u * inv_w[j], prim)
+                        a_j = amp[j] if prim == DSPIKE else _F0
+                        o = _primitive(u, inv_w[j], a_j, _F0, _F0, prim)[1]
                     r[j] = v * (_F1 - o) if hard else v - theta * o
                     yt[j] = out_scale * o
 
@@ -200,6 +245,7 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
         g_decay = np.zeros(n_blocks, dtype=np.float64)
         g_theta = np.zeros(n_blocks, dtype=np.float64)
         out_scale = theta if scale else _F1
+        consts = _dspike_constants(w)
         for b in prange(n_blocks):
             prefer_512bit_vectors()
             lo = b * BLOCK
@@ -210,18 +256,22 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
             gt_el = np.zeros(m, dtype=np.float32)
             ch = _block_channels(s_inner, n_channels, lo, m)
             inv_w = _block_inverse_widths(w, ch)
+            n_dspike = m if prim == DSPIKE else 0
+            amp = _block_gather(consts[0], ch, n_dspike)
+            gain = _block_gather(consts[1], ch, n_dspike)
+            damp = _block_gather(consts[2], ch, n_dspike)
             for t in range(n_steps - 1, -1, -1):
                 base = t * n + lo
                 vt = v_saved[base:base + m]
                 gyt = grad_y[base:base + m]
                 gxt = grad_x[base:base + m]
                 for j in range(m):
-                    iw = inv_w[j]
                     v = vt[j]
                     u = v - theta
-                    z = u * iw
-                    h = _smooth(z, prim)
-                    dh = _smooth_grad(z, iw, h, prim)
+                    a_j = amp[j] if prim == DSPIKE else _F0
+                    g_j = gain[j] if prim == DSPIKE else _F0
+                    d_j = damp[j] if prim == DSPIKE else _F0
+                    z, h, dh, dwx = _primitive(u, inv_w[j], a_j, g_j, d_j, prim)
                     o = _F1 if u >= _F0 else _F0
                     if noisy and counter_uniform32(base + j + key) < p:
                         o = h
@@ -239,6 +289,8 @@ def kernels(prim: int, hard: bool, scale: bool, noisy: bool):
                     gxt[j] = g_v
                     g_od = g_o * dh
                     gw_el[j] -= g_od * z
+                    if prim == DSPIKE:
+                        gw_el[j] += g_o * dwx
                     g_t = -g_od
                     if not hard:
                         g_t -= g_r * o

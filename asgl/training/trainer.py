@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from asgl.errors import UserError
 from asgl.io import atomic_write_json
+from asgl.kernels.fused import model_backend
 from asgl.metrics import (
     ENERGY_MODEL,
     PeakMemory,
@@ -280,6 +281,7 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
         "train_samples_per_s": last.get("train_samples_per_s"), "energy_model": ENERGY_MODEL,
     }
     out["best_test_accuracy"], out["best_epoch"] = best_epoch(history)
+    out["backend"] = model_backend(net, device)  # what the spiking neurons ran on (asgl.kernels.fused)
     warmup = max(1, config.throughput_warmup)
     first = B.eval_batches(test_data, config.eval_batch_size, config.time_major_input, device)
     timed = [(x, int(y.shape[0])) for x, y in itertools.islice(first, warmup + THROUGHPUT_BATCHES)]

@@ -76,3 +76,15 @@ def test_numba_is_bit_identical_across_calls_and_memory_offsets():
     for other in results[1:]:
         for a, b in zip(first, other, strict=True):
             assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3])
+@pytest.mark.parametrize("reset", ["soft", "hard"])
+@pytest.mark.parametrize("primitive", ["dspike", "step"])
+def test_numba_matches_reference_for_dspike_and_step_primitives(primitive, p, reset):
+    """The tanh window and the gradient-free step, width learnable (per channel and layer-wide)."""
+    for shape, channels, scale in [((5, 2, 3, 8), 3, False), ((3, 4, 2500), None, True)]:
+        ref = _run("autograd", shape, p, channels, reset, scale, primitive)
+        fused = _run("numba", shape, p, channels, reset, scale, primitive)
+        for name, a, b in zip(("output", "input", "width", "decay", "threshold"), ref, fused, strict=True):
+            torch.testing.assert_close(b, a, rtol=2e-5, atol=2e-5, msg=lambda m, n=name: f"{n}: {m}")
