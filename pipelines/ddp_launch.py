@@ -75,7 +75,7 @@ def run_ddp(fn: Callable[[Any], T], job: Any, nproc: int, threads: int = 1) -> T
 
 def main(argv: list[str]) -> None:
     """Entry point of every rank: ``FN JOB OUT THREADS``."""
-    from pipelines.executors import set_threads
+    from pipelines.executor_base import set_threads
 
     ref, job_file, out_file, threads = argv
     set_threads(int(threads))

@@ -32,24 +32,12 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from pipelines.executor_config import check_run_block, ddp_size, job_name, named_error
+from pipelines.executor_base import attempt, collect, set_threads
+from pipelines.executor_config import check_run_block, ddp_size
 
 T = TypeVar("T")
 __all__ = ["check_run_block", "gpu_count", "gpu_plan", "run_jobs", "run_local", "set_threads", "visible_gpus",
            "workers_for"]
-
-
-def set_threads(threads: int) -> None:
-    """Use ``threads`` threads for torch and numba in this process."""
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
 
 
 def gpu_count() -> int:
@@ -110,7 +98,7 @@ def run_local(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any
     if workers <= 1:
         set_threads(threads)
         for i in single:
-            outcomes[i] = _attempt(fn, jobs[i])
+            outcomes[i] = attempt(fn, jobs[i])
     else:
         context = get_context("spawn")
         queue = None
@@ -129,7 +117,7 @@ def run_local(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any
 
         for i, job in enumerate(jobs):
             if i not in outcomes:
-                outcomes[i] = _attempt(run_ddp, fn, job, ddp_size(job), threads)
+                outcomes[i] = attempt(run_ddp, fn, job, ddp_size(job), threads)
     return collect([outcomes[i] for i in range(len(jobs))], jobs)
 
 
@@ -138,18 +126,3 @@ def _start_worker(threads: int, gpu_queue: Any) -> None:
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_queue.get(timeout=60)
     set_threads(threads)
-
-
-def _attempt(fn: Callable[..., T], *args: Any) -> tuple[bool, Any]:
-    try:
-        return True, fn(*args)
-    except Exception as exc:  # every run is attempted; collect() raises the first failure
-        return False, exc
-
-
-def collect(outcomes: Sequence[tuple[bool, Any]], jobs: Sequence[Any]) -> list[Any]:
-    """The values of ``[(ok, value or exception)]``, or the first exception in job order, naming its run."""
-    for i, (ok, value) in enumerate(outcomes):
-        if not ok:
-            raise named_error(value, job_name(jobs[i], i))
-    return [value for _, value in outcomes]

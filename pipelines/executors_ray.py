@@ -34,7 +34,7 @@ def run_ray(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any])
     """``[fn(job) for job in jobs]`` as Ray tasks, results in job order (see the module docstring)."""
     import ray
 
-    from pipelines.executors import collect
+    from pipelines.executor_base import collect
 
     settings = ray_settings(run)
     threads = int(run.get("threads_per_worker", 1))
@@ -78,7 +78,7 @@ def _outcome(ray: Any, ref: Any, retries: int) -> tuple[bool, Any]:
 def _run_task(fn: Callable[[Any], T], job: Any, threads: int, cwd: str, hide_gpus: bool) -> T:
     """The body of one Ray task: the stage's working directory, the thread count, then the run. A task given
     no GPU sees none (Ray leaves ``CUDA_VISIBLE_DEVICES`` alone then, so it would see every GPU of its node)."""
-    from pipelines.executors import set_threads
+    from pipelines.executor_base import set_threads
 
     if hide_gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""

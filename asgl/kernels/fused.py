@@ -71,33 +71,6 @@ def resolve_backend(backend: str, x: torch.Tensor, spike, spec) -> str:
     return backend
 
 
-def model_backend(model: torch.nn.Module, device: torch.device | str) -> str:
-    """Which implementation the spiking neurons of ``model`` run in training on ``device``.
-
-    Our LIF layers report what :func:`resolve_backend` picks for an input of the model's floating dtype on
-    ``device`` with the spike in training mode (``"numba"``, ``"triton"`` or ``"autograd"``); any other spiking
-    neuron (:func:`asgl.neuron.is_spiking_neuron`) reports its class name (e.g. ``"SnnTorchLeaky"``). Several
-    answers are joined with ``"+"`` in sorted order; a model without spiking neurons gives ``"none"``. Reads no
-    tensor values.
-    """
-    from asgl.neuron import LIF, is_spiking_neuron
-
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    probe = torch.empty((1, 1, 1), dtype=dtype, device=device)
-    found: set[str] = set()
-    for module in model.modules():
-        if isinstance(module, LIF):
-            spike, was_training = module.spike, module.spike.training
-            spike.train(True)
-            try:
-                found.add(resolve_backend(module.backend, probe, spike, spike.fused_spec()))
-            finally:
-                spike.train(was_training)
-        elif is_spiking_neuron(module):
-            found.add(type(module).__name__)
-    return "+".join(sorted(found)) or "none"
-
-
 def _triton_interpreted() -> bool:
     import os
 

@@ -11,8 +11,8 @@ A callback must derive what it does from ``(ctx.epoch, ctx.epochs)`` (and the mo
 accumulates: that is what makes ``resume=True`` reach the same result as an uninterrupted run. Callbacks are
 plain classes instantiated per run as ``cls(params)`` with the method's resolved params section.
 
-A method's own callbacks live with the method (ASGL's ``NoiseRateCallback`` in :mod:`asgl.methods`; it is
-re-exported here for existing imports).
+A method's own callbacks live with the method (ASGL's ``NoiseRateCallback`` in :mod:`asgl.methods`), so
+importing the trainer registers no method.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
-
-from asgl.methods import NoiseRateCallback, asgl_spikes  # noqa: F401  (re-exported; defined with ASGL)
 
 
 @dataclass

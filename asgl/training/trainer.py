@@ -48,7 +48,6 @@ from tqdm import tqdm
 
 from asgl.errors import UserError
 from asgl.io import atomic_write_json
-from asgl.kernels.fused import model_backend
 from asgl.metrics import (
     ENERGY_MODEL,
     PeakMemory,
@@ -59,7 +58,7 @@ from asgl.metrics import (
     predictions,
     workload_metrics,
 )
-from asgl.neuron import take_nonfinite_inputs
+from asgl.neuron import model_backend, take_nonfinite_inputs
 from asgl.training import batches as B
 from asgl.training import checkpoint as C
 from asgl.training import records as R
@@ -281,7 +280,7 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
         "train_samples_per_s": last.get("train_samples_per_s"), "energy_model": ENERGY_MODEL,
     }
     out["best_test_accuracy"], out["best_epoch"] = best_epoch(history)
-    out["backend"] = model_backend(net, device)  # what the spiking neurons ran on (asgl.kernels.fused)
+    out["backend"] = model_backend(net, device)  # what the spiking neurons ran on (asgl.neuron)
     warmup = max(1, config.throughput_warmup)
     first = B.eval_batches(test_data, config.eval_batch_size, config.time_major_input, device)
     timed = [(x, int(y.shape[0])) for x, y in itertools.islice(first, warmup + THROUGHPUT_BATCHES)]

@@ -1,4 +1,4 @@
-"""Which implementation a model's spiking neurons run: asgl.kernels.fused.model_backend and the run's metrics."""
+"""Which implementation a model's spiking neurons run: asgl.neuron.model_backend and the run's metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import baselines  # noqa: F401  (registers the baseline methods)
-from asgl.kernels.fused import model_backend
+from asgl.neuron import model_backend
 from asgl.registry import get_method
 from asgl.training import TrainConfig, train
 

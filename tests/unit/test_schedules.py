@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from asgl import LIF, ASGLSpike, FixedSurrogateSpike
+from asgl.methods import NoiseRateCallback
 from asgl.schedules import AUTHORS_MILESTONES, NoiseRateSchedule
-from asgl.training.callbacks import NoiseRateCallback, RunContext
+from asgl.training.callbacks import RunContext
 
 
 @pytest.mark.parametrize(("progress", "expected"), [(0.0, 0.2), (0.01, 0.1), (0.2, 0.1), (0.21, 0.05),
