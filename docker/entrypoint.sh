@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Container entry point for asgl-bench (docker/Dockerfile, compose.yaml; see docs/docker.md).
 #
-#   (no arguments)  select the profile named by ASGL_PROFILE (if set), then `dvc repro $ASGL_STAGES`
-#                   (ASGL_STAGES empty = every stage of dvc.yaml)
+#   (no arguments)  select the profile named by ASGL_PROFILE (if set), narrow it to ASGL_DATASETS and
+#                   ASGL_METHODS (if set), then `dvc repro $ASGL_STAGES` (ASGL_STAGES empty = every stage)
 #   <command ...>   the same set-up, then run the command instead, e.g.
-#                   `python -m pytest -q`, `dvc stage list`, `dvc repro -f train@<dataset>-<method>`, `bash`
+#                   `python -m pytest -q`, `dvc stage list`, `dvc repro -f train@<method>`, `bash`
 #
-# Environment: ASGL_PROFILE, ASGL_STAGES, ASGL_DATA_ROOT (default /app/data),
+# The profile is read from profiles/<name>.yaml, never written: compose.yaml mounts the host's profiles/
+# folder there (read-only), so an edited or added profile takes effect at the next start without a rebuild.
+# params.yaml is the generated copy, rewritten at every start.
+#
+# Environment: ASGL_PROFILE, ASGL_DATASETS, ASGL_METHODS (names separated by commas or spaces; empty = all
+#              of the profile's), ASGL_STAGES, ASGL_DATA_ROOT (default /app/data),
 #              ASGL_DVC_LOCK_STORE (default results/dvc-<profile>.lock, one per profile; empty = keep
 #              dvc.lock inside the container),
 #              ASGL_GPU_PREFLIGHT (auto: before `dvc repro` of a profile that trains on CUDA; 1: always; 0: never).
@@ -87,10 +92,14 @@ if [[ -n "$lock_store" && ! -L dvc.lock ]] && mkdir -p "$(dirname "$lock_store")
     ln -sfn "$(realpath "$lock_store")" dvc.lock
 fi
 
-# 4) Profile: rewrites params.yaml from profiles/<name>.yaml.
+# 4) Profile: rewrites params.yaml from profiles/<name>.yaml (read only), then keeps the datasets and methods
+#    asked for (docker/select_runs.py; the stages fetch@/prepare@<dataset> and train@<method> follow).
 if [[ -n "${ASGL_PROFILE:-}" ]]; then
     log "profile: ${ASGL_PROFILE}"
     python -m pipelines.profile "${ASGL_PROFILE}"
+fi
+if [[ -n "${ASGL_DATASETS:-}${ASGL_METHODS:-}" ]]; then
+    python docker/select_runs.py --params params.yaml --datasets "${ASGL_DATASETS:-}" --methods "${ASGL_METHODS:-}"
 fi
 
 if [[ $# -gt 0 ]]; then

@@ -230,6 +230,26 @@ def test_profiles_and_stages_settings():
         assert env["ASGL_DATA_ROOT"] == CONTAINER_DATA_ROOT
 
 
+@pytest.mark.parametrize("name", ["benchmark", "benchmark-cpu"])
+def test_run_services_read_the_host_profiles_and_take_a_subset(name):
+    """A changed or added profile, or a part of one, runs without rebuilding the image (docs/docker.md)."""
+    service = _service(name)
+    specs = [interpolate(spec) for spec in service["volumes"]]
+    assert "./profiles:/app/profiles:ro" in specs, "mount the host's profiles read-only over the image's"
+    assert _volumes(service, {"ASGL_PROFILES_HOST": "/srv/profiles"}).get(f"{APP}/profiles") == "/srv/profiles"
+    env = _environment(service)
+    for key in ("ASGL_DATASETS", "ASGL_METHODS"):
+        assert interpolate(env[key]) == "", f"{key} must default to empty (= the whole profile)"
+        assert interpolate(env[key], {key: "shd,cifar10"}) == "shd,cifar10"
+    text = ENTRYPOINT.read_text(encoding="utf-8")
+    assert "docker/select_runs.py" in text and (ROOT / "docker" / "select_runs.py").exists()
+
+
+def test_paper_profile_uses_every_gpu():
+    paper = yaml.safe_load((ROOT / "profiles" / "paper.yaml").read_text(encoding="utf-8"))
+    assert paper["run"]["workers"] == "auto" and paper["run"]["device"] == "cuda"
+
+
 def test_test_service_runs_the_documented_test_command():
     test = _service("test")
     assert test["command"] == ["python", "-m", "pytest", "-q"]
