@@ -248,10 +248,3 @@ def source_file(spec: MethodSpec) -> Path | None:
     except TypeError:
         found = None
     return Path(found).resolve() if found else None
-
-
-def is_spiking_neuron(module: nn.Module) -> bool:
-    """Kept for existing imports: :func:`asgl.neuron.is_spiking_neuron` (the contract lives with the neuron)."""
-    from asgl.neuron import is_spiking_neuron as lives_with_the_neuron
-
-    return lives_with_the_neuron(module)

@@ -222,7 +222,7 @@ def compare(table_params: Mapping[str, Any], method: str, source: str, *, result
     """
     from asgl.data import prepare_dataset
     from asgl.io import atomic_write_json, atomic_write_text
-    from pipelines.executors import run_jobs
+    from pipelines.executors import gpu_count, run_jobs, workers_for
     from pipelines.identity import load_method
     from pipelines.params import data_root
     from pipelines.train import stage_jobs
@@ -238,7 +238,7 @@ def compare(table_params: Mapping[str, Any], method: str, source: str, *, result
         prepare_dataset(d, root, **(params["datasets"][d].get("prepare") or {}))
     jobs = stage_jobs(params, method, results)
     main_width = float(spec.resolve_params(params["methods"][method]).get("width", 1.0))
-    workers = min(int(params["run"].get("workers", 1)), len(jobs))
+    workers = min(workers_for(params["run"], gpu_count() if params["run"].get("device") != "cpu" else 0), len(jobs))
     print(f"training {len(jobs)} run(s) of {method} on {', '.join(params['run']['datasets'])} "
           f"(seeds {params['run']['seeds']}, {workers} worker(s)) into {results}", file=sys.stderr, flush=True)
     started = time.perf_counter()

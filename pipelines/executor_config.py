@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from asgl.errors import UserError
+
 EXECUTORS = ("local", "ray")
 DEVICES = ("auto", "cpu", "cuda")
 RAY_KEYS = ("address", "cpus_per_run", "gpus_per_run", "max_retries")
@@ -38,41 +40,46 @@ def _is_number(value: Any, low: float, strict: bool) -> bool:
     return value > low if strict else value >= low
 
 
+class RunBlockError(ValueError, UserError):
+    """A bad executor setting — the ``run`` block of ``params.yaml`` or a run's ``train.ddp``; the message names
+    the key (``run.workers``, ``run.ray.address``, ``train.ddp`` …)."""
+
+
 def check_run_block(run: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` naming the key (``run.workers``, ``run.ray.address``, …) for a bad value."""
+    """Raise :class:`RunBlockError` naming the key (``run.workers``, ``run.ray.address``, …) for a bad value."""
     executor = run.get("executor", "local")
     if executor not in EXECUTORS:
-        raise ValueError(f"run.executor must be one of {list(EXECUTORS)}, got {executor!r}")
+        raise RunBlockError(f"run.executor must be one of {list(EXECUTORS)}, got {executor!r}")
     workers = run.get("workers", 1)
     if workers != "auto" and not _is_int(workers, 1):
-        raise ValueError(f"run.workers must be an integer >= 1 or 'auto', got {workers!r}")
+        raise RunBlockError(f"run.workers must be an integer >= 1 or 'auto', got {workers!r}")
     threads = run.get("threads_per_worker", 1)
     if not _is_int(threads, 1):
-        raise ValueError(f"run.threads_per_worker must be an integer >= 1, got {threads!r}")
+        raise RunBlockError(f"run.threads_per_worker must be an integer >= 1, got {threads!r}")
     device = run.get("device", "auto")
     if device not in DEVICES:
-        raise ValueError(f"run.device must be one of {list(DEVICES)}, got {device!r}")
+        raise RunBlockError(f"run.device must be one of {list(DEVICES)}, got {device!r}")
     ray = run.get("ray")
     if ray is None:
         return
     if not isinstance(ray, Mapping):
-        raise ValueError(f"run.ray must be a mapping with keys {list(RAY_KEYS)}, got {ray!r}")
+        raise RunBlockError(f"run.ray must be a mapping with keys {list(RAY_KEYS)}, got {ray!r}")
     unknown = sorted(set(ray) - set(RAY_KEYS))
     if unknown:
-        raise ValueError(f"run.ray: unknown key(s) {unknown}; allowed: {list(RAY_KEYS)}")
+        raise RunBlockError(f"run.ray: unknown key(s) {unknown}; allowed: {list(RAY_KEYS)}")
     address = ray.get("address")
     if address is not None and address != "auto" and not (isinstance(address, str) and _ADDRESS.match(address)):
-        raise ValueError(f"run.ray.address must be null (start Ray here), 'auto' (the cluster this node "
-                         f"joined) or 'host:port' / 'ray://host:port', got {address!r}")
+        raise RunBlockError(f"run.ray.address must be null (start Ray here), 'auto' (the cluster this node "
+                             f"joined) or 'host:port' / 'ray://host:port', got {address!r}")
     if "cpus_per_run" in ray and not _is_number(ray["cpus_per_run"], 0, strict=True):
-        raise ValueError(f"run.ray.cpus_per_run must be a number > 0, got {ray['cpus_per_run']!r}")
+        raise RunBlockError(f"run.ray.cpus_per_run must be a number > 0, got {ray['cpus_per_run']!r}")
     if "gpus_per_run" in ray and not _is_number(ray["gpus_per_run"], 0, strict=False):
-        raise ValueError(f"run.ray.gpus_per_run must be a number >= 0, got {ray['gpus_per_run']!r}")
+        raise RunBlockError(f"run.ray.gpus_per_run must be a number >= 0, got {ray['gpus_per_run']!r}")
     if "max_retries" in ray and not _is_int(ray["max_retries"], 0):
-        raise ValueError(f"run.ray.max_retries must be an integer >= 0, got {ray['max_retries']!r}")
+        raise RunBlockError(f"run.ray.max_retries must be an integer >= 0, got {ray['max_retries']!r}")
     if executor == "ray" and device == "cuda" and ray_settings(run)["gpus_per_run"] == 0:
-        raise ValueError("run.ray.gpus_per_run is 0 but run.device is cuda: Ray would give the runs no GPU; "
-                         "set gpus_per_run > 0 (fractions share a GPU)")
+        raise RunBlockError("run.ray.gpus_per_run is 0 but run.device is cuda: Ray would give the runs no GPU; "
+                             "set gpus_per_run > 0 (fractions share a GPU)")
 
 
 def ray_settings(run: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,7 +99,7 @@ def ddp_size(job: Any) -> int:
     train = settings.get("train") if isinstance(settings, Mapping) else None
     size = train.get("ddp", 1) if isinstance(train, Mapping) else 1
     if not _is_int(size, 1):
-        raise ValueError(f"train.ddp must be an integer >= 1 (processes of one run), got {size!r}")
+        raise RunBlockError(f"train.ddp must be an integer >= 1 (processes of one run), got {size!r}")
     return size
 
 

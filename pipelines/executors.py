@@ -33,7 +33,7 @@ from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from pipelines.executor_base import attempt, collect, set_threads
-from pipelines.executor_config import check_run_block, ddp_size
+from pipelines.executor_config import RunBlockError, check_run_block, ddp_size
 
 T = TypeVar("T")
 __all__ = ["check_run_block", "gpu_count", "gpu_plan", "run_jobs", "run_local", "set_threads", "visible_gpus",
@@ -67,8 +67,8 @@ def workers_for(run: Mapping[str, Any], gpus: int) -> int:
         return int(workers)
     device = run.get("device", "auto")
     if device == "cuda" and gpus == 0:
-        raise ValueError("run.workers: auto with run.device: cuda found no visible GPU; use a GPU host, "
-                         "or set run.device: cpu")
+        raise RunBlockError("run.workers: auto with run.device: cuda found no visible GPU; use a GPU host, "
+                            "or set run.device: cpu")
     if device != "cpu" and gpus > 0:
         return gpus
     return max(1, len(os.sched_getaffinity(0)) // int(run.get("threads_per_worker", 1)))

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from asgl.neuron import is_spiking_neuron
 from asgl.registry import (
     MethodSpec,
     MissingRequirementError,
     available_methods,
     get_method,
-    is_spiking_neuron,
     register_method,
 )
 from asgl.training.callbacks import RunContext

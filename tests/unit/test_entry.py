@@ -66,6 +66,7 @@ def test_every_user_error_class_derives_from_the_one_base():
     from asgl.training.checkpoint import CheckpointError
     from asgl.training.trainer import NonFiniteLossError
     from pipelines.compare import CompareError
+    from pipelines.executor_config import RunBlockError
     from pipelines.export import RunFolderError
     from pipelines.identity import MethodSourceError
     from pipelines.params import ParamsError
@@ -73,5 +74,5 @@ def test_every_user_error_class_derives_from_the_one_base():
 
     for cls in (DataError, WriteError, ExportError, MethodNameError, MethodParamsError, MissingRequirementError,
                 PluginError, CheckpointError, NonFiniteLossError, CompareError, RunFolderError, MethodSourceError,
-                ParamsError, PlanError):
+                ParamsError, PlanError, RunBlockError):
         assert issubclass(cls, UserError), cls
