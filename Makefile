@@ -42,25 +42,19 @@ test: venv
 benchmark: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
-# Performance suite (docs/performance.md). `bench-check` runs it BENCH_RUNS times in separate processes (the
-# level of a whole run moves by up to a third between processes), compares the per-benchmark median of the
-# ratios with the stored baseline (fails beyond BENCH_MARGIN); BENCH_CHECK_ARGS=--update rewrites it.
-BENCH_RUNS ?= 3
-BENCH_DIR ?= .benchmarks
-BENCH_BASELINE ?= tests/bench/baseline/cpu-2threads.json
-BENCH_MARGIN ?= 0.25
+# Performance suite (docs/performance.md). `bench-check` times the merge base of HEAD and BENCH_BASE (in a
+# temporary worktree) against the working tree on this machine, in BENCH_PAIRS alternating ABBA/BAAB pairs of
+# processes, and answers pass / fail / inconclusive at BENCH_THRESHOLD (scripts/bench_check.py).
+BENCH_BASE ?= HEAD
+BENCH_PAIRS ?= 2
+BENCH_THRESHOLD ?= 0.10
 BENCH_CHECK_ARGS ?=
 
 bench: venv
 	$(PY) -m pytest tests/bench -m bench --benchmark-enable -q
 
 bench-check: venv
-	mkdir -p $(BENCH_DIR)
-	rm -f $(BENCH_DIR)/check-*.json
-	for i in $$(seq $(BENCH_RUNS)); do \
-		$(PY) -m pytest tests/bench -m bench --benchmark-enable -q --benchmark-json=$(BENCH_DIR)/check-$$i.json || exit 1; \
-	done
-	$(PY) scripts/bench_check.py $(BENCH_DIR)/check-*.json --baseline $(BENCH_BASELINE) --margin $(BENCH_MARGIN) $(BENCH_CHECK_ARGS)
+	$(PY) scripts/bench_check.py --base $(BENCH_BASE) --pairs $(BENCH_PAIRS) --threshold $(BENCH_THRESHOLD) $(BENCH_CHECK_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,11 +1,14 @@
 """Shared fixtures of the performance suite (``make bench``; see docs/performance.md).
 
-Every benchmark is expressed as a ratio to ``x.clone()`` of a fixed memory-bound reference tensor measured in
-the same run (:class:`CloneReference`), so that results from machines of different speeds are comparable and
-a stored baseline (``tests/bench/baseline/``) can flag regressions. The ``bench_ratio`` fixture runs a callable
+Every benchmark is also expressed as a ratio to ``x.clone()`` of a fixed memory-bound reference tensor measured
+in the same run (:class:`CloneReference`), so that results from machines of different speeds can be set side by
+side; the regression check (``scripts/bench_check.py``) compares the times of base and head measured in
+alternating processes on one machine instead. The ``bench_ratio`` fixture runs a callable
 under ``benchmark.pedantic`` and records ``ratio_to_clone`` (median / median) and ``ratio_to_clone_min``
 (min / min) in ``benchmark.extra_info``.
 
+``ASGL_BENCH_THREADS`` sets the torch and numba threads (default 2); every benchmark records the tree its
+``asgl`` was imported from (``extra_info["asgl_root"]``), which the check verifies.
 ``ASGL_BENCH_INJECT_SLOWDOWN=F`` (opt-in, for demonstrating the regression check) makes every benchmarked
 callable sleep ``F`` times its own duration after each call; library code has no such hook.
 """
@@ -25,10 +28,11 @@ from typing import Any
 import pytest
 import torch
 
-BENCH_THREADS = 2
+THREADS_ENV = "ASGL_BENCH_THREADS"
 CLONE_NUMEL = 8 * 2**20  # 32 MiB of float32: far beyond the per-core caches, so clone is memory-bound
 SLOWDOWN_ENV = "ASGL_BENCH_INJECT_SLOWDOWN"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ASGL_ROOT = str(Path(importlib.util.find_spec("asgl").origin).resolve().parents[1])  # the tree asgl comes from
 
 
 def load_script(name: str) -> ModuleType:
@@ -41,6 +45,14 @@ def load_script(name: str) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def bench_threads_from_env() -> int:
+    """Threads for torch and numba: :data:`THREADS_ENV` (set by ``scripts/bench_check.py --threads``), else 2."""
+    raw = os.environ.get(THREADS_ENV, "").strip() or "2"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
 
 
 def injected_slowdown() -> float:
@@ -111,18 +123,19 @@ class CloneReference:
 
 @pytest.fixture(scope="session")
 def bench_threads():
-    """Torch and numba at :data:`BENCH_THREADS` threads for the session (restored afterwards)."""
+    """Torch and numba at :func:`bench_threads_from_env` threads for the session (restored afterwards)."""
+    threads = bench_threads_from_env()
     previous_torch = torch.get_num_threads()
-    torch.set_num_threads(BENCH_THREADS)
+    torch.set_num_threads(threads)
     previous_numba = None
     try:
         import numba
 
         previous_numba = numba.get_num_threads()
-        numba.set_num_threads(min(BENCH_THREADS, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     except (ImportError, ValueError):
         pass
-    yield BENCH_THREADS
+    yield threads
     torch.set_num_threads(previous_torch)
     if previous_numba is not None:
         import numba
@@ -148,7 +161,8 @@ def bench_ratio(benchmark, clone_reference: CloneReference, bench_threads: int):
         clone_reference.measure()
         benchmark.extra_info.update(info)
         benchmark.extra_info.update(threads=bench_threads, clone_ms=clone_reference.seconds * 1e3,
-                                    clone_numel=clone_reference.x.numel(), injected_slowdown=factor)
+                                    clone_numel=clone_reference.x.numel(), injected_slowdown=factor,
+                                    asgl_root=ASGL_ROOT)
         stats = getattr(benchmark, "stats", None)
         if stats is not None and not benchmark.disabled:
             benchmark.extra_info["ratio_to_clone"] = stats.stats.median / clone_reference.seconds

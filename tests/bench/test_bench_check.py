@@ -1,85 +1,108 @@
-"""Unit tests of the regression comparator ``scripts/bench_check.py`` (fast; part of the default suite)."""
+"""Unit tests of the regression check ``scripts/bench_check.py`` (fast; part of the default suite)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 
-def test_regression_beyond_margin_fails(bench_check) -> None:
-    rows = bench_check.compare({"a": 10.0}, {"a": 12.6}, margin=0.25)
-    assert [r.verdict for r in rows] == [bench_check.REGRESSED]
-    assert rows[0].change == pytest.approx(0.26)
-    assert bench_check.failures(rows) == rows
+def test_processes_alternate_abba_then_baab(bench_check) -> None:
+    assert bench_check.process_order(1) == ["base", "head"]
+    assert bench_check.process_order(3) == ["base", "head", "head", "base", "base", "head"]
+    with pytest.raises(bench_check.BenchInputError, match="--pairs"):
+        bench_check.process_order(0)
 
 
-def test_within_margin_passes(bench_check) -> None:
-    rows = bench_check.compare({"a": 10.0, "b": 4.0}, {"a": 12.4, "b": 3.5}, margin=0.25)
-    assert [r.verdict for r in rows] == [bench_check.OK, bench_check.OK]
-    assert bench_check.failures(rows) == []
+def test_slower_in_every_pair_beyond_the_threshold_fails(bench_check) -> None:
+    base = [{"a": 1.0}, {"a": 2.0}, {"a": 1.5}]
+    head = [{"a": 1.2}, {"a": 2.5}, {"a": 1.8}]
+    (verdict,), lacking = bench_check.compare(base, head, threshold=0.10)
+    assert verdict.ratios == pytest.approx((1.2, 1.25, 1.2)) and verdict.median == pytest.approx(1.2)
+    assert verdict.verdict == bench_check.FAIL and lacking == []
+    assert bench_check.overall([verdict]) == bench_check.FAIL
 
 
-def test_margin_is_configurable(bench_check) -> None:
-    assert bench_check.compare({"a": 10.0}, {"a": 11.0}, margin=0.05)[0].verdict == bench_check.REGRESSED
-    assert bench_check.compare({"a": 10.0}, {"a": 14.0}, margin=0.5)[0].verdict == bench_check.OK
+def test_within_the_threshold_passes_and_a_disagreeing_pair_is_inconclusive(bench_check) -> None:
+    assert bench_check.decide([1.05, 1.12, 0.97], 0.10) == bench_check.PASS
+    assert bench_check.decide([0.7, 0.8], 0.10) == bench_check.PASS  # faster passes
+    assert bench_check.decide([1.3, 0.98, 1.25], 0.10) == bench_check.INCONCLUSIVE
+    assert bench_check.decide([1.3, 0.98, 1.25], 0.30) == bench_check.PASS
 
 
-def test_missing_benchmark_is_reported(bench_check) -> None:
-    rows = bench_check.compare({"a": 1.0, "gone": 2.0}, {"a": 1.0}, margin=0.25)
-    missing = [r for r in rows if r.name == "gone"]
-    assert missing and missing[0].verdict == bench_check.MISSING and missing[0].current is None
-    assert bench_check.failures(rows) == missing
-    assert bench_check.failures(rows, allow_missing=True) == []
-    assert "MISSING" in bench_check.format_table(rows)
+def test_the_answer_is_the_worst_verdict(bench_check) -> None:
+    v = bench_check.Verdict
+    ok, unsure, bad = (v("a", (1.0,), 1.0, "pass"), v("b", (1.3,), 1.3, "inconclusive"),
+                       v("c", (1.4,), 1.4, "fail"))
+    assert bench_check.overall([ok]) == bench_check.PASS
+    assert bench_check.overall([ok, unsure]) == bench_check.INCONCLUSIVE
+    assert bench_check.overall([ok, unsure, bad]) == bench_check.FAIL
+    assert bench_check.EXIT == {"pass": 0, "fail": 1, "inconclusive": 3}
 
 
-def test_improvement_passes(bench_check) -> None:
-    rows = bench_check.compare({"a": 10.0}, {"a": 5.0}, margin=0.25)
-    assert rows[0].verdict == bench_check.IMPROVED
-    assert bench_check.failures(rows) == []
+def test_benchmarks_on_one_side_only_are_listed_not_compared(bench_check) -> None:
+    verdicts, lacking = bench_check.compare([{"a": 1.0, "old": 1.0}], [{"a": 1.0, "new": 2.0}], 0.1)
+    assert [v.name for v in verdicts] == ["a"] and lacking == ["new", "old"]
+    with pytest.raises(bench_check.BenchInputError, match="as many base as head"):
+        bench_check.compare([{"a": 1.0}], [], 0.1)
+    with pytest.raises(bench_check.BenchInputError, match="--threshold"):
+        bench_check.compare([{"a": 1.0}], [{"a": 1.0}], -0.1)
 
 
-def test_new_benchmark_passes(bench_check) -> None:
-    rows = bench_check.compare({}, {"fresh": 3.0})
-    assert [(r.name, r.verdict) for r in rows] == [("fresh", bench_check.NEW)]
-    assert bench_check.failures(rows) == []
-
-
-def _write_run(path, ratios: dict[str, float]) -> None:
-    benchmarks = [{"name": n, "extra_info": {"ratio_to_clone": r, "ratio_to_clone_min": r / 2}}
-                  for n, r in ratios.items()]
-    path.write_text(json.dumps({"datetime": "2025-01-01T00:00:00", "machine_info": {}, "benchmarks": benchmarks}))
-
-
-def test_main_update_then_check(bench_check, tmp_path, capsys) -> None:
-    run, baseline = tmp_path / "run.json", tmp_path / "baseline.json"
-    _write_run(run, {"x": 2.0, "y": 8.0})
-    assert bench_check.main([str(run), "--baseline", str(baseline), "--update"]) == 0
-    doc = json.loads(baseline.read_text())
-    assert doc["benchmarks"]["x"]["ratio_to_clone"] == 2.0 and doc["command"] and doc["date"]
-    assert bench_check.main([str(run), "--baseline", str(baseline)]) == 0
-    _write_run(run, {"x": 2.0, "y": 11.0})
-    assert bench_check.main([str(run), "--baseline", str(baseline)]) == 1
-    out = capsys.readouterr().out
-    assert "REGRESSED" in out and "+37.5%" in out and "FAIL" in out
-    assert bench_check.main([str(run), "--baseline", str(baseline), "--margin", "0.5"]) == 0
-    assert bench_check.main([str(run), "--baseline", str(baseline), "--stat", "min", "--margin", "0.5"]) == 0
-
-
-def test_run_without_ratios_is_an_input_error(bench_check, tmp_path) -> None:
+def test_a_run_file_gives_medians_raw_samples_and_the_imported_tree(bench_check, tmp_path) -> None:
     run = tmp_path / "run.json"
-    run.write_text(json.dumps({"benchmarks": [{"name": "x", "extra_info": {}}]}))
-    assert bench_check.main([str(run), "--baseline", str(tmp_path / "none.json")]) == 2
+    run.write_text(json.dumps({"benchmarks": [{"name": "x", "stats": {"median": 0.5, "data": [0.4, 0.5, 0.6]},
+                                               "extra_info": {"asgl_root": "/tree"}}]}))
+    assert bench_check.load_run(run) == {"x": {"median": 0.5, "data": [0.4, 0.5, 0.6], "asgl_root": "/tree"}}
+    run.write_text(json.dumps({"benchmarks": [{"name": "x", "stats": {}}]}))
+    with pytest.raises(bench_check.BenchInputError, match=r"'x' in .* has no stats\.median"):
+        bench_check.load_run(run)
+    run.write_text("{")
+    with pytest.raises(bench_check.BenchInputError, match="cannot read benchmark results"):
+        bench_check.load_run(run)
 
 
-def test_several_runs_are_merged_by_median(bench_check, tmp_path) -> None:
-    paths = []
-    for i, r in enumerate((1.0, 9.0, 2.0)):
-        paths.append(tmp_path / f"run{i}.json")
-        _write_run(paths[-1], {"x": r})
-    merged = bench_check.merge_runs(bench_check.load_current(p) for p in paths)
-    assert merged["x"]["ratio_to_clone"] == 2.0
-    baseline = tmp_path / "baseline.json"
-    assert bench_check.main([*map(str, paths), "--baseline", str(baseline), "--update"]) == 0
-    assert json.loads(baseline.read_text())["runs"] == 3
+def test_source_hash_follows_the_python_sources_only(bench_check, tmp_path) -> None:
+    (tmp_path / "asgl").mkdir()
+    (tmp_path / "asgl" / "a.py").write_text("x = 1\n")
+    first = bench_check.source_hash(tmp_path)
+    (tmp_path / "asgl" / "notes.txt").write_text("ignored")
+    assert bench_check.source_hash(tmp_path) == first
+    (tmp_path / "asgl" / "a.py").write_text("x = 2\n")
+    assert bench_check.source_hash(tmp_path) != first
+
+
+def test_the_injected_slowdown_wraps_the_fused_lif_of_a_copy(bench_check, tmp_path) -> None:
+    target = tmp_path / "asgl" / "kernels" / "fused.py"
+    target.parent.mkdir(parents=True)
+    target.write_text("class FusedLIF:\n    @staticmethod\n    def backward(x):\n        return x\n\n\n"
+                      "def fused_lif(x):\n    return x\n")
+    bench_check.inject_slowdown(tmp_path, 0.2)
+    namespace: dict = {}
+    exec(compile(target.read_text(), str(target), "exec"), namespace)
+    assert namespace["fused_lif"](3) == 3 and namespace["FusedLIF"].backward(4) == 4
+    assert "factor=0.2" in target.read_text()
+    with pytest.raises(bench_check.BenchInputError, match="must be > 0"):
+        bench_check.inject_slowdown(tmp_path, 0.0)
+
+
+def test_bad_arguments_are_one_line_errors(bench_check, capsys) -> None:
+    assert bench_check.main(["--inject-lif-slowdown", "0.2"]) == 2
+    assert "give --head REF" in capsys.readouterr().err
+    assert bench_check.main(["--base", "no-such-ref-anywhere"]) == 2
+    assert "git merge-base HEAD no-such-ref-anywhere" in capsys.readouterr().err
+
+
+def test_a_worktree_is_made_with_commit_times_and_removed(bench_check, tmp_path) -> None:
+    path, sha = bench_check.add_worktree("HEAD", "base", tmp_path)
+    try:
+        assert (path / "scripts" / "bench_check.py").exists() and len(sha) == 40
+        stamp = int(subprocess.run(["git", "show", "-s", "--format=%ct", sha], capture_output=True, text=True,
+                                   cwd=bench_check.REPO_ROOT).stdout)
+        assert int((path / "asgl" / "kernels" / "lif_numba.py").stat().st_mtime) == stamp
+    finally:
+        bench_check.remove_worktree(path)
+    assert not path.exists()
+    listed = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, cwd=bench_check.REPO_ROOT)
+    assert str(path) not in listed.stdout

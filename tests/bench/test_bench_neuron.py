@@ -1,5 +1,5 @@
-"""Neuron forward + backward: per method (registry defaults: ``asgl`` and ``sg`` take the fused numba kernel,
-``sharpen`` the autograd loop, snnTorch its step loop) and per LIF backend for ASGL spikes."""
+"""Neuron forward + backward: per method (registry defaults: ``asgl``, ``sg``, ``dspike`` and ``sharpen`` take
+the fused numba kernel, snnTorch its step loop) and per LIF backend for ASGL spikes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ METHOD_PARAMS = {
     "sg": {"width": 1.0},
     "snntorch-fast_sigmoid": {"width": 1.0},
     "sharpen": {"width": 1.0},
+    "dspike": {"temperature": 3.0},
 }
 ROUNDS = {"8x32x4096": 9, "4x16x64x32x32": 7}
 
