@@ -1,4 +1,4 @@
-"""End-to-end CPU speed of one training step: ASGL against the SG control on each embedded model.
+"""End-to-end CPU speed of one training step: a method (ASGL by default) against the SG control per model.
 
 A training step is what the trainer does per batch: forward, cross-entropy of the time-mean logits,
 ``zero_grad``, backward and one step of every optimiser (weights and, for ASGL, the neuron parameters). ASGL
@@ -24,9 +24,14 @@ neither always runs first), many times; the reported ratio is the median of the 
 that hundreds of steps on the same batch keep the network in the same regime (the cost of an optimiser step
 does not depend on its rate).
 
+Any registered method can take ASGL's place (``--methods dspike sharpen``); ``NAME:BACKEND`` runs it on one LIF
+backend (``dspike:autograd`` is Dspike on the autograd loop), so a fused and an unfused run of the same method
+are timed against the same SG in one invocation. Each method is paired with its own SG step.
+
 Usage::
 
     python scripts/bench_e2e.py [--threads 2] [--repeats 30] [--models vgg_tiny mlp_snn] [--out e2e.json]
+    python scripts/bench_e2e.py --methods dspike dspike:autograd --limit 1.2
 
 Exits with status 1 when a ratio exceeds ``--limit`` (default 1.1) and ``--strict`` is given.
 """
@@ -139,27 +144,38 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def compare_steps(model_name: str, repeats: int, batch_size: int, warmup: int = 3) -> dict[str, Any]:
-    """Interleaved timing of ASGL and SG on one model; per-pair ratios and their median."""
-    steps = {m: make_train_step(model_name, m, batch_size) for m in ("asgl", "sg")}
+def method_step(model_name: str, method: str, batch_size: int) -> Callable[[], float]:
+    """:func:`make_train_step` for ``NAME`` or ``NAME:BACKEND`` (the LIF backend overridden)."""
+    name, _, backend = method.partition(":")
+    params = dict(METHOD_PARAMS.get(name, {}))
+    if backend:
+        params["backend"] = backend
+    return make_train_step(model_name, name, batch_size, params=params)
+
+
+def compare_steps(model_name: str, repeats: int, batch_size: int, warmup: int = 3,
+                  method: str = "asgl") -> dict[str, Any]:
+    """Interleaved timing (ABBA) of ``method`` and SG on one model; per-pair ratios and their median."""
+    steps = {"method": method_step(model_name, method, batch_size), "sg": make_train_step(model_name, "sg", batch_size)}
     for _ in range(warmup):
         for fn in steps.values():
             fn()
-    times: dict[str, list[float]] = {"asgl": [], "sg": []}
+    times: dict[str, list[float]] = {"method": [], "sg": []}
     ratios = []
     for r in range(repeats):
-        order = ("asgl", "sg") if r % 2 == 0 else ("sg", "asgl")
+        order = ("method", "sg") if r % 2 == 0 else ("sg", "method")
         pair = {m: _time(steps[m]) for m in order}
         for m, t in pair.items():
             times[m].append(t)
-        ratios.append(pair["asgl"] / pair["sg"])
+        ratios.append(pair["method"] / pair["sg"])
     q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios), statistics.median(ratios),
                                                                      max(ratios)]
     return {
         "model": model_name,
+        "method": method,
         "batch_size": batch_size,
         "repeats": repeats,
-        "asgl_ms": statistics.median(times["asgl"]) * 1e3,
+        "method_ms": statistics.median(times["method"]) * 1e3,
         "sg_ms": statistics.median(times["sg"]) * 1e3,
         "ratio": statistics.median(ratios),
         "ratio_q1": q[0],
@@ -168,11 +184,11 @@ def compare_steps(model_name: str, repeats: int, batch_size: int, warmup: int = 
 
 
 def format_table(rows: list[dict[str, Any]], limit: float) -> str:
-    lines = ["| model | ASGL step ms | SG step ms | ASGL / SG (median of pairs) | IQR | ≤ limit |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| model | method | method step ms | SG step ms | method / SG (median of pairs) | IQR | ≤ limit |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         verdict = "yes" if r["ratio"] <= limit else f"NO (> {limit:g})"
-        lines.append(f"| {r['model']} | {r['asgl_ms']:.1f} | {r['sg_ms']:.1f} | {r['ratio']:.3f} | "
+        lines.append(f"| {r['model']} | {r['method']} | {r['method_ms']:.1f} | {r['sg_ms']:.1f} | {r['ratio']:.3f} | "
                      f"{r['ratio_q1']:.3f}–{r['ratio_q3']:.3f} | {verdict} |")
     return "\n".join(lines)
 
@@ -183,15 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=30, help="alternating ASGL/SG pairs per model")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--models", nargs="+", default=list(MODEL_CASES), choices=list(MODEL_CASES))
-    parser.add_argument("--limit", type=float, default=1.1, help="target ratio ASGL / SG")
+    parser.add_argument("--methods", nargs="+", default=["asgl"],
+                        help="methods timed against SG, NAME or NAME:BACKEND (e.g. dspike:autograd)")
+    parser.add_argument("--limit", type=float, default=1.1, help="target ratio method / SG")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a ratio exceeds --limit")
     parser.add_argument("--out", default=None, help="optional JSON output path")
     args = parser.parse_args(argv)
     set_threads(args.threads)
     rows = []
     for name in args.models:
-        rows.append(compare_steps(name, args.repeats, args.batch_size))
-        print(f"{name}: ASGL/SG = {rows[-1]['ratio']:.3f}", file=sys.stderr, flush=True)
+        for method in args.methods:
+            rows.append(compare_steps(name, args.repeats, args.batch_size, method=method))
+            print(f"{name}: {method}/SG = {rows[-1]['ratio']:.3f}", file=sys.stderr, flush=True)
     print(format_table(rows, args.limit))
     if args.out:
         out = Path(args.out)
