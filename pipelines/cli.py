@@ -14,7 +14,8 @@ Subcommands (each with its own ``--help``)::
 ``profile``, ``fetch``, ``prepare``, ``plan`` and ``reproduce`` hand their arguments to the ``main(argv)`` of
 the module of the same name in ``pipelines`` (the form DVC's stages run, ``python -m pipelines.NAME``).
 A list option takes its items either way, ``--datasets a b`` or ``--datasets a,b``, in every subcommand.
-Only ``profile`` writes ``params.yaml``. Errors are one ``error:`` line and a non-zero exit status.
+Only ``profile`` writes ``params.yaml``. A user error is one ``error:`` line and exit status 2
+(:func:`pipelines.entry.run_main`); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pipelines.entry import run_main
 from pipelines.identity import display_path
 
 EPILOG_COMPARE = """\
@@ -127,7 +129,7 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
     training machinery). A file that registers several methods needs ``name``.
     """
     from asgl.registry import get_method, method_entry_points, registered_methods, source_file
-    from pipelines.identity import import_source
+    from pipelines.identity import MethodSourceError, import_source
 
     path = Path(arg)
     if arg.endswith(".py") or path.is_file():
@@ -138,13 +140,13 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
         names = [n for n in registered_methods() if source_file(get_method(n)) == here]
         if name is not None:
             if name not in names:
-                raise ValueError(f"{arg}: registers no method named {name!r} (it registers: {names})")
+                raise MethodSourceError(f"{arg}: registers no method named {name!r} (it registers: {names})")
             names = [name]
         if not names:
-            raise ValueError(f"{arg}: registers no method; the module must call "
+            raise MethodSourceError(f"{arg}: registers no method; the module must call "
                              "asgl.registry.register_method(MethodSpec(...)) when imported")
         if len(names) > 1:
-            raise ValueError(f"{arg}: registers several methods {names}; choose one with --name")
+            raise MethodSourceError(f"{arg}: registers several methods {names}; choose one with --name")
         return names[0], display_path(here)
     if arg in params["run"]["methods"]:
         return arg, params["run"]["methods"][arg]
@@ -152,7 +154,8 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
     if ep is not None:
         found = importlib.util.find_spec(ep.module)
         if found is None or not found.origin:
-            raise ValueError(f"method {arg!r}: its entry point names module {ep.module!r}, which is not importable")
+            raise MethodSourceError(f"method {arg!r}: its entry point names module {ep.module!r}, which is not "
+                                    "importable; install the package that provides it")
         return arg, display_path(Path(found.origin).resolve())
     spec = get_method(arg)  # built-ins; raises listing the known names
     return arg, display_path(source_file(spec))
@@ -173,7 +176,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipelines.compare import compare, markdown
+    from pipelines.compare import CompareError, compare, markdown
     from pipelines.params import load_params
 
     params = load_params(args.params)
@@ -182,7 +185,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if seeds is not None:
         bad = [s for s in seeds if not s.lstrip("-").isdigit()]
         if bad:
-            raise ValueError(f"--seeds: {bad[0]!r} is not an integer; give seeds as `--seeds 0 1` or `--seeds 0,1`")
+            raise CompareError(f"--seeds: {bad[0]!r} is not an integer; give seeds as `--seeds 0 1` or `--seeds 0,1`")
     report = compare(params, name, source, results=args.results, reference=args.reference,
                      datasets=split_items(args.datasets), seeds=None if seeds is None else [int(s) for s in seeds],
                      epochs=args.epochs, sweep=args.sweep, workers=args.workers)
@@ -288,22 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] and argv[0] in DELEGATED:  # every further argument, --help included, belongs to the module
         return delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
-    from asgl.data import DataError
-    from asgl.io import WriteError
-    from asgl.registry import MissingRequirementError, PluginError
-    from pipelines.compare import CompareError
-    from pipelines.identity import MethodSourceError
-    from pipelines.params import ParamsError
-
-    try:
-        return args.func(args)
-    except (ParamsError, CompareError, MethodSourceError, PluginError, MissingRequirementError, DataError,
-            WriteError, FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; rerun the same command to resume (finished runs are reused)", file=sys.stderr)
-        return 130
+    return run_main(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from asgl.errors import UserError
 from pipelines.entry import run_main
 from pipelines.executors import gpu_count, set_threads, workers_for
 from pipelines.params import ParamsError, all_methods, data_root, load_params, runs_of
+from pipelines.progname import program
 
 PROFILES_DIR = Path("profiles")
 IMAGE_STATS = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}  # stands in for a manifest's normalisation
@@ -79,20 +80,15 @@ def data_shape(params: dict[str, Any], dataset: str):
     """The :class:`asgl.data.shapes.DataShape` the run will see (see the module docstring)."""
     from asgl.data import get_spec
     from asgl.data.cache import read_manifest
-    from asgl.data.shapes import DataShape, expected_shape, shape_from_manifest
+    from asgl.data.shapes import shape_from_manifest
+    from pipelines.data_shape import dataset_shape
 
     spec = get_spec(dataset)
     options = params["datasets"][dataset].get("prepare") or {}
     manifest = read_manifest(data_root(params), dataset)
     if manifest and manifest.get("params") == {**spec.defaults, **options}:
         return shape_from_manifest(manifest)
-    if not spec.embedded:
-        return expected_shape(dataset, options)
-    built = spec.load_builder()(None, {**spec.defaults, **options})
-    x = built.tensors["train_x"]
-    return DataShape(tuple(x.shape[1:]), len(built.class_names), x.shape[0], built.tensors["test_x"].shape[0],
-                     built.time_steps is not None, str(x.dtype).replace("torch.", ""),
-                     bool(built.extra.get("normalisation")))
+    return dataset_shape(dataset, options)
 
 
 def synthetic_data(shape, n: int, seed: int = 0):
@@ -198,7 +194,8 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.plan", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=program("pipelines.plan"),
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--profile", default=None, help="a shipped profile (profiles/<name>.yaml); default: --params")
     parser.add_argument("--params", default="params.yaml", help="params file used when no --profile is given")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: the profile's run.device")

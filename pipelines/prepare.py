@@ -17,6 +17,7 @@ from typing import Any
 from asgl.data import prepare_dataset
 from asgl.data.cache import read_manifest
 from pipelines._data_cli import parser, run_cli
+from pipelines.progname import program
 
 
 def _value(text: str) -> Any:
@@ -35,7 +36,7 @@ def prepare(dataset_id: str, data_root: str | Path, *, force: bool = False, **op
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser("python -m pipelines.prepare", __doc__.splitlines()[0])
+    p = parser(program("pipelines.prepare"), __doc__.splitlines()[0])
     p.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preparation parameter (e.g. time_steps=20)")
