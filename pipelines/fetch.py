@@ -1,8 +1,9 @@
 """Fetch the raw files of one dataset into ``<data_root>/raw/<id>/``.
 
 Usage: ``python -m pipelines.fetch <id> [--data-root DIR] [--download]``. Files already there are verified,
-not downloaded again; generated embedded ids need nothing. A dataset shipped with the repository (``fsdd``) is
-unpacked from its verified archive under ``datasets/``; ``--download`` fetches its upstream release instead.
+not downloaded again; generated embedded ids need nothing. A dataset shipped with the repository (``fsdd``,
+``nmnist-small``) is unpacked from its verified archive under ``datasets/``; ``--download`` fetches its upstream
+release instead (``fsdd`` only: ``nmnist-small`` has no download).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from asgl.data import DataError, fetch_dataset, get_spec
 from asgl.data.raw import ensure_raw
-from asgl.data.shipped import fetch_shipped, is_shipped
+from asgl.data.shipped import SHIPPED, is_shipped
 from asgl.io import atomic_write_json
 from pipelines._data_cli import parser, run_cli
 
@@ -24,11 +25,18 @@ def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> 
     shipped archive; the prepared data is the same either way.
     """
     spec = get_spec(dataset_id)
-    if spec.embedded and is_shipped(dataset_id):
-        if download:  # the same spec without the shipped source: its remotes only
-            folder = ensure_raw(dataclasses.replace(spec, embedded=False), data_root)
+    source = get_spec(spec.shares) if spec.shares else spec
+    if spec.embedded and source.id in SHIPPED:
+        if download and source.remotes:  # the same spec without the shipped source: its remotes only
+            folder = ensure_raw(dataclasses.replace(source, embedded=False), data_root)
             return f"{dataset_id}: upstream raw files ready in {folder}"
-        return f"{dataset_id}: shipped raw files (sha256 verified) ready in {fetch_shipped(spec, data_root)}"
+        if download:
+            raise DataError(f"{dataset_id}: --download: this dataset ships with the repository only "
+                            f"({SHIPPED[source.id].path}); fetch it without --download")
+        if is_shipped(source.id) or not source.remotes:
+            folder = fetch_dataset(dataset_id, data_root)
+            return f"{dataset_id}: shipped raw files (sha256 verified) ready in {folder}"
+        return f"{dataset_id}: raw files ready in {fetch_dataset(dataset_id, data_root)}"
     if download and spec.embedded:
         raise DataError(f"{dataset_id}: --download: this dataset is generated locally and has no upstream files")
     if spec.embedded:

@@ -2,9 +2,11 @@
 
 An entry that ``shares`` another's data (``cifar10-t4`` → ``cifar10``) fetches into the shared entry's raw
 folder and leaves a ``SHARED.json`` note in its own (the folder DVC expects). Prepared with the options the
-shared entry's cache was built with (or when that cache does not exist yet), its ``.pt`` is a hard link to the
-shared entry's (a copy where the file system has no hard links): the same builder, options, sources and code
-make the same tensors, so the second id costs neither time nor disk. With other options it is built on its own.
+shared entry's cache was built with (or when that cache does not exist yet, which is then built with these
+options), its ``.pt`` is a hard link to the shared entry's (a copy where the file system has no hard links): the
+same builder, options, sources and code make the same tensors, so the second id costs neither time nor disk.
+With other options, or another builder (``fsdd-speakers`` reads ``fsdd``'s recordings but splits them by
+speaker), it is built on its own.
 """
 
 from __future__ import annotations
@@ -82,10 +84,11 @@ def prepare_dataset(dataset_id: str, data_root: str | Path, *, force: bool = Fal
     stored = read_manifest(data_root, spec.id)
     if not force and manifest_matches(stored, wanted) and tensors_match(data_root, spec.id, stored):
         return pt_path
-    if spec.shares:
+    base = get_spec(spec.shares) if spec.shares else None
+    if base is not None and base.builder == spec.builder and set(base.defaults) == set(params):
         shared = read_manifest(data_root, spec.shares)
         if shared is None or shared.get("params") == params:
-            prepare_dataset(spec.shares, data_root, force=force, allow_download=allow_download, **options)
+            prepare_dataset(spec.shares, data_root, force=force, allow_download=allow_download, **params)
             return link_prepared(data_root, spec.shares, spec.id)
     started = time.perf_counter()
     built: Built = spec.load_builder()(folder, params)

@@ -17,14 +17,15 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from pathlib import Path
+import shutil
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from asgl.data.archive import safe_extract
 from asgl.data.download import download, file_digest, verify_file
 from asgl.data.errors import ChecksumMismatchError, CorruptFileError, DatasetUnavailableError
 from asgl.data.registry import DatasetSpec, RemoteFile, get_spec
-from asgl.data.shipped import fetch_shipped, is_shipped
+from asgl.data.shipped import SHIPPED, ShippedDataError, extract_shipped, is_shipped, read_note
 from asgl.io import atomic_write_json
 
 DIGEST_CACHE = ".sha256.json"
@@ -62,7 +63,7 @@ def check_first_use(folder: Path, remote: RemoteFile, sha256: str) -> None:
 def reads_raw_files(spec: DatasetSpec) -> bool:
     """False only for an id generated locally (embedded and not shipped); every other id is built from
     ``raw/<id>/`` (a shipped one after its archive is unpacked there)."""
-    return not spec.embedded or is_shipped(spec.id)
+    return not spec.embedded or data_source(spec).id in SHIPPED
 
 
 def markers_present(spec: DatasetSpec, folder: Path) -> bool:
@@ -80,7 +81,8 @@ def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool
     """
     spec = data_source(spec)
     folder = raw_dir(data_root, spec.id)
-    if spec.embedded and is_shipped(spec.id) and not any((folder / r.filename).exists() for r in spec.remotes):
+    downloaded = any((folder / r.filename).exists() for r in spec.remotes)
+    if spec.embedded and spec.id in SHIPPED and not downloaded and (is_shipped(spec.id) or not spec.remotes):
         return fetch_shipped(spec, data_root)  # the verified archive in the repository, no network
     if markers_present(spec, folder):
         return folder
@@ -105,6 +107,31 @@ def ensure_raw(spec: DatasetSpec, data_root: str | Path, *, allow_download: bool
     if not markers_present(spec, folder):
         raise DatasetUnavailableError(spec.id, None, list(spec.markers), folder,
                                       "the raw files do not contain the expected layout")
+    return folder
+
+
+def fetch_shipped(spec: DatasetSpec, data_root: str | Path) -> Path:
+    """Make ``<data_root>/raw/<id>/`` hold the shipped files of ``spec``, with no network; return the folder.
+
+    Files already there whose markers match are kept (a download or a copy supplied by hand wins, as for any
+    dataset), unless its ``SOURCE.json`` says they were unpacked from a shipped archive with another sha256:
+    that older copy is removed and the current archive, verified, is unpacked in its place. A missing or
+    changed archive raises :class:`asgl.data.shipped.ShippedDataError` naming the file.
+    """
+    entry = SHIPPED[spec.id]
+    folder = raw_dir(data_root, spec.id)
+    note = read_note(folder)
+    stale = note.get("source") == "shipped with the repository" and note.get("sha256") != entry.sha256
+    if stale:
+        for name in note.get("extracted", []):
+            if name and PurePosixPath(name).name == name and name not in (".", ".."):
+                shutil.rmtree(folder / name, ignore_errors=True)
+    elif markers_present(spec, folder):
+        return folder
+    extract_shipped(spec.id, folder)
+    if not markers_present(spec, folder):
+        raise ShippedDataError(f"shipped archive {entry.location()} does not hold {', '.join(spec.markers)}; "
+                               f"restore it from git (git restore {entry.path})")
     return folder
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgl.data.errors import UnknownDatasetError
-from asgl.data.shipped import is_shipped
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 GESTURE_CLASSES = ("hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_cw", "right_arm_ccw",
@@ -147,9 +146,24 @@ _SPECS: tuple[DatasetSpec, ...] = (
                             "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.zip"),),
         markers=("**/recordings/0_*_0.wav",),
         homepage="https://github.com/Jakobovski/free-spoken-digit-dataset", licence="CC BY-SA 4.0",
-        # real speech; embedded (no network) when its recordings are shipped (datasets/fsdd/, asgl.data.shipped)
-        embedded=is_shipped("fsdd"),
+        # real speech shipped with the repository (datasets/fsdd/, asgl.data.shipped): no network needed
+        embedded=True,
         extra={"class_names": tuple(str(d) for d in range(10))}),
+    DatasetSpec(
+        "fsdd-speakers", "speech", "asgl.data.speech:build_fsdd_speakers",
+        {"sample_rate": 8000, "clip_seconds": 0.8, "n_mels": 32, "time_steps": 32, "dtype": "float32",
+         "test_speakers": "theo,yweweler", "normalise": "train"},
+        markers=("**/recordings/0_*_0.wav",), homepage="https://github.com/Jakobovski/free-spoken-digit-dataset",
+        licence="CC BY-SA 4.0", embedded=True, shares="fsdd",
+        notes="FSDD judged on speakers the model never heard (test = every recording of the test speakers)",
+        extra={"class_names": tuple(str(d) for d in range(10))}),
+    DatasetSpec(
+        "nmnist-small", "events", "asgl.data.nmnist:build",
+        {"time_steps": 3, "size": 34, "split": "stratified", "test_fraction": 0.25, "seed": 0},
+        markers=("**/train1K.txt", "**/test100.txt"),
+        homepage="https://www.garrickorchard.com/datasets/n-mnist", licence="CC BY-SA 4.0",
+        # real event-camera data shipped with the repository (datasets/nmnist-small/): no network needed
+        embedded=True, extra={"class_names": tuple(str(d) for d in range(10))}),
     DatasetSpec(
         "medley-solos-db", "instrument", "asgl.data.instruments:build_medley_solos",
         {"sample_rate": 22050, "clip_seconds": 2.97, "n_mels": 32, "time_steps": 32, "dtype": "float16"},
@@ -191,6 +205,10 @@ def _shared(base: DatasetSpec, dataset_id: str, notes: str) -> DatasetSpec:
 
 _BY_ID = {spec.id: spec for spec in _SPECS}
 _SPECS += (
+    dataclasses.replace(_shared(_BY_ID["nmnist-small"], "nmnist-writers",
+                                "N-MNIST's writer-disjoint check: train on the 1 000 training-writer recordings, "
+                                "test on the 100 test-writer recordings"),
+                        defaults={**_BY_ID["nmnist-small"].defaults, "split": "writers"}),
     _shared(_BY_ID["cifar10"], "cifar10-t4", "CIFAR-10 for a second time-step setting (the paper profile: T = 4)"),
     _shared(_BY_ID["cifar100"], "cifar100-t4", "CIFAR-100 for a second time-step setting (the paper profile: T = 4)"),
 )

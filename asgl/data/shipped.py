@@ -5,10 +5,10 @@ sha256 is a constant here, so a changed or damaged file is refused before use (t
 git). Extraction goes through :func:`asgl.data.archive.safe_extract` into ``<data_root>/raw/<id>/``, the
 same folder a download would fill, so a builder cannot tell where its files came from.
 
-:mod:`asgl.data.registry` asks :func:`is_shipped` whether an id is embedded (needs no network) in this
-checkout, so this module imports the registry's modules only inside functions. ``prepare_dataset`` calls an
-embedded id's builder without a raw folder; the FSDD builder then reads :func:`shipped_files`, the same
-verified archive unpacked into a temporary folder.
+:data:`SHIPPED` is static: which ids ship an archive does not depend on the checkout, and this module
+imports neither the registry nor :mod:`asgl.data.raw` (which unpacks a shipped archive into the raw folder,
+:func:`asgl.data.raw.fetch_shipped`). A builder called without a raw folder (``pipelines.plan``) reads
+:func:`shipped_files`, the same verified archive unpacked into a temporary folder.
 """
 
 from __future__ import annotations
@@ -20,15 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from asgl.data.archive import safe_extract
 from asgl.data.download import file_digest
 from asgl.data.errors import DataError
 from asgl.io import atomic_write_json
-
-if TYPE_CHECKING:
-    from asgl.data.registry import DatasetSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_NOTE = "SOURCE.json"
@@ -40,12 +36,14 @@ class ShippedDataError(DataError):
 
 @dataclass(frozen=True)
 class ShippedArchive:
-    """One archive in the source tree. ``path``: relative to the repository root; ``sha256``: its digest."""
+    """One archive in the source tree. ``path``: relative to the repository root; ``sha256``: its digest;
+    ``has_upstream``: the dataset can also be downloaded (``pipelines.fetch <id> --download``)."""
 
     dataset_id: str
     path: str
     sha256: str
     licence_file: str
+    has_upstream: bool = False
 
     def location(self, root: Path = REPO_ROOT) -> Path:
         return Path(root) / self.path
@@ -54,7 +52,11 @@ class ShippedArchive:
 SHIPPED: dict[str, ShippedArchive] = {
     "fsdd": ShippedArchive(
         "fsdd", "datasets/fsdd/fsdd-recordings.tar.gz",
-        "9076f86e44dcac4b769d320a6ea9fde244e2521a2609f8795475351c659437d0", "datasets/fsdd/LICENSE"),
+        "9076f86e44dcac4b769d320a6ea9fde244e2521a2609f8795475351c659437d0", "datasets/fsdd/LICENSE",
+        has_upstream=True),
+    "nmnist-small": ShippedArchive(
+        "nmnist-small", "datasets/nmnist-small/nmnist-small.tar.gz",
+        "40f2d8c37985271f437a6189bc205d1b4f90ca3b2ce4ad10160ba509f95e0f65", "datasets/nmnist-small/LICENSE"),
 }
 
 
@@ -71,8 +73,10 @@ def verified_archive(dataset_id: str, root: Path = REPO_ROOT) -> Path:
         raise ShippedDataError(f"dataset {dataset_id!r} has no shipped archive; shipped ids: {', '.join(SHIPPED)}")
     path = entry.location(root)
     if not path.is_file():
-        raise ShippedDataError(f"shipped archive {path} is missing; restore it from git (git restore {entry.path}) "
-                               f"or fetch the upstream files with `python -m pipelines.fetch {dataset_id} --download`")
+        upstream = (f" or fetch the upstream files with `python -m pipelines.fetch {dataset_id} --download`"
+                    if entry.has_upstream else "")
+        raise ShippedDataError(f"shipped archive {path} is missing; restore it from git "
+                               f"(git restore {entry.path}){upstream}")
     actual = file_digest(path)
     if actual != entry.sha256:
         raise ShippedDataError(f"shipped archive {path} has sha256 {actual}, expected {entry.sha256}; "
@@ -100,38 +104,13 @@ def extract_shipped(dataset_id: str, target: str | Path, root: Path = REPO_ROOT)
     return target
 
 
-def _note(folder: Path) -> dict:
+def read_note(folder: Path) -> dict:
+    """The ``SOURCE.json`` note in ``folder`` (``{}`` when absent or unreadable)."""
     try:
-        note = json.loads((folder / SOURCE_NOTE).read_text())
+        note = json.loads((Path(folder) / SOURCE_NOTE).read_text())
     except (OSError, ValueError):
         return {}
     return note if isinstance(note, dict) else {}
-
-
-def fetch_shipped(spec: DatasetSpec, data_root: str | Path, root: Path = REPO_ROOT) -> Path:
-    """Make ``<data_root>/raw/<id>/`` hold the shipped files of ``spec``, with no network; return the folder.
-
-    Files already there whose markers match are kept (a download or a copy supplied by hand wins, as for any
-    dataset), unless its ``SOURCE.json`` says they were unpacked from a shipped archive with another sha256:
-    that older copy is removed and the current archive, verified, is unpacked in its place.
-    """
-    from asgl.data.raw import markers_present, raw_dir
-
-    entry = SHIPPED[spec.id]
-    folder = raw_dir(data_root, spec.id)
-    note = _note(folder)
-    stale = note.get("source") == "shipped with the repository" and note.get("sha256") != entry.sha256
-    if stale:
-        for name in note.get("extracted", []):
-            if name and PurePosixPath(name).name == name and name not in (".", ".."):
-                shutil.rmtree(folder / name, ignore_errors=True)
-    elif markers_present(spec, folder):
-        return folder
-    extract_shipped(spec.id, folder, root)
-    if not markers_present(spec, folder):
-        raise ShippedDataError(f"shipped archive {entry.location(root)} does not hold {', '.join(spec.markers)}; "
-                               f"restore it from git (git restore {entry.path})")
-    return folder
 
 
 @contextmanager

@@ -109,3 +109,73 @@ def _build_fsdd(raw_dir: Path, params: dict[str, Any]):
     speakers = sorted({s for _, _, s, _ in items})
     return Built(tensors, [str(d) for d in range(10)], params["time_steps"],
                  {"feature_stats": stats, "feature": "log-mel", "speakers": speakers})
+
+
+NORMALISE = ("train", "utterance")
+
+
+def fsdd_speaker_split(items: list[tuple[Path, int, str, int]], test_speakers: list[str]
+                       ) -> dict[str, tuple[list[Path], np.ndarray]]:
+    """Every recording of ``test_speakers`` → ``test``, every other speaker's → ``train`` (no speaker on both
+    sides). Values: (paths, digit labels ``[n]``)."""
+    known = sorted({s for _, _, s, _ in items})
+    unknown = sorted(set(test_speakers) - set(known))
+    if unknown or not test_speakers or set(test_speakers) == set(known):
+        raise DataError(f"fsdd-speakers: prepare option test_speakers={','.join(test_speakers)!r} must name some, "
+                        f"not all, of the speakers {', '.join(known)}")
+    out = {}
+    for name, keep in (("train", lambda s: s not in test_speakers), ("test", lambda s: s in test_speakers)):
+        chosen = [(p, d) for p, d, s, _ in items if keep(s)]
+        out[name] = ([p for p, _ in chosen], np.array([d for _, d in chosen], np.int64))
+    return out
+
+
+def utterance_normalise(x: torch.Tensor) -> torch.Tensor:
+    """Per-utterance mean and variance normalisation of log-mel ``[N, T, F]``: each utterance's bins are
+    centred and scaled by their own statistics over time and frequency, ``(x − μ_n) / σ_n``, so a speaker's
+    level and recording chain do not shift the features."""
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    std = x.std(dim=(1, 2), keepdim=True).clamp_min(1e-3)
+    return (x - mean) / std
+
+
+def build_fsdd_speakers(raw_dir: Path | None, params: dict[str, Any]):
+    """Builder for ``fsdd-speakers``: FSDD with every recording of ``params["test_speakers"]`` (comma
+    separated) held out, so the test speakers are never heard in training.
+
+    ``normalise``: ``train`` (per-bin z-score with training statistics, as ``fsdd``) or ``utterance``
+    (:func:`utterance_normalise` first, then the same per-bin z-score). Output ``[N, T, n_mels]``.
+    """
+    if raw_dir is None:
+        from asgl.data.shipped import shipped_files
+
+        with shipped_files("fsdd") as folder:
+            return _build_fsdd_speakers(folder, params)
+    return _build_fsdd_speakers(raw_dir, params)
+
+
+def _build_fsdd_speakers(raw_dir: Path, params: dict[str, Any]):
+    from asgl.data.prepare import Built
+
+    if params["normalise"] not in NORMALISE:
+        raise DataError(f"fsdd-speakers: prepare option normalise={params['normalise']!r} is not one of "
+                        f"{', '.join(NORMALISE)}")
+    items = fsdd_recordings(raw_dir)
+    if not items:
+        raise CorruptFileError(raw_dir, "no recordings/{digit}_{speaker}_{index}.wav files found")
+    test_speakers = [s.strip() for s in str(params["test_speakers"]).split(",") if s.strip()]
+    splits = fsdd_speaker_split(items, test_speakers)
+    feats = {k: wav_files_to_features(paths, sample_rate=params["sample_rate"], clip_seconds=params["clip_seconds"],
+                                      n_mels=params["n_mels"], time_steps=params["time_steps"])
+             for k, (paths, _) in splits.items()}
+    if params["normalise"] == "utterance":
+        feats = {k: utterance_normalise(v) for k, v in feats.items()}
+    (train, test), stats = standardise(feats["train"], feats["test"])
+    dtype = getattr(torch, params.get("dtype", "float32"))
+    tensors = {"train_x": train.to(dtype), "train_y": torch.from_numpy(splits["train"][1]),
+               "test_x": test.to(dtype), "test_y": torch.from_numpy(splits["test"][1])}
+    speakers = sorted({s for _, _, s, _ in items})
+    return Built(tensors, [str(d) for d in range(10)], params["time_steps"],
+                 {"feature_stats": stats, "feature": "log-mel", "speakers": speakers,
+                  "test_speakers": sorted(test_speakers),
+                  "train_speakers": [s for s in speakers if s not in test_speakers]})
