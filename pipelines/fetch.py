@@ -16,6 +16,7 @@ from asgl.data.raw import ensure_raw
 from asgl.data.shipped import SHIPPED, is_shipped
 from asgl.io import atomic_write_json
 from pipelines._data_cli import parser, run_cli
+from pipelines.progname import program
 
 
 def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> str:
@@ -49,7 +50,7 @@ def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser("python -m pipelines.fetch", __doc__.splitlines()[0])
+    p = parser(program("pipelines.fetch"), __doc__.splitlines()[0])
     p.add_argument("--download", action="store_true",
                    help="for a dataset shipped with the repository, download its upstream release instead")
     args = p.parse_args(argv)
