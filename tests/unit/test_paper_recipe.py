@@ -279,3 +279,22 @@ def test_cutout_blackens_a_16_pixel_square_before_normalisation():
         assert 8 <= len(rows) <= 16 and 8 <= len(cols) <= 16
         assert mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
         assert int(mask.sum()) == len(rows) * len(cols)  # one filled rectangle
+
+
+def test_a_per_epoch_cosine_run_resumes_exactly(tmp_path):
+    """The per-epoch schedule's state travels with the checkpoint: an interrupted run ends as an uninterrupted one."""
+    from asgl.training import train
+    from tests.unit.test_training import CONFIG, Interrupt, _strip, make_data, make_model
+
+    train_data, test_data = make_data()
+    config = CONFIG.replace(lr_schedule="cosine_epoch", metrics_samples=0)
+    model, callbacks = make_model()
+    full = train(model, train_data, test_data, config, tmp_path / "full", callbacks)
+    model, callbacks = make_model()
+    with pytest.raises(KeyboardInterrupt):
+        train(model, train_data, test_data, config, tmp_path / "cut", [*callbacks, Interrupt(2)])
+    model, callbacks = make_model(seed=7)
+    resumed = train(model, train_data, test_data, config.replace(resume=True), tmp_path / "cut", callbacks)
+    assert _strip(full.history) == _strip(resumed.history)
+    rates = [row["lr/weights"] for row in full.history]
+    assert rates == pytest.approx([0.05 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)])
