@@ -107,3 +107,9 @@ def test_a_stage_run_by_dvc_keeps_its_python_m_name(monkeypatch):
     assert program("pipelines.plan") == "python -m pipelines.plan"
     monkeypatch.setattr("sys.argv", ["asgl-bench plan", "--help"])
     assert program("pipelines.plan") == "asgl-bench plan"
+
+
+def test_plan_takes_a_space_separated_list_like_every_subcommand(capsys):
+    assert main(["plan", "--profile", "paper", "--device", "cpu", "--datasets", "shd", "no-such-set"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" not in err and "'no-such-set'" in err and err.count("\n") == 1
