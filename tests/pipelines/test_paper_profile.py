@@ -43,11 +43,15 @@ def test_the_paper_profile_has_all_seven_datasets_at_the_published_time_steps():
 
 
 def test_lif_methods_use_the_authors_neuron():
+    """experiment/development: θ = 1, learnt decay; experiment/dvs: θ = 0.5, decay fixed (no --train_decay)."""
     for method in METHODS:
         section = PAPER["methods"][method]
         assert section["learn_decay"] is True and section["reset"] == "hard" and section["threshold"] == 1.0
         if get_method(method).family != "snntorch":  # snnTorch emits o; with θ = 1 that is θ·o
             assert section["scale_output"] is True
+        for dataset in ("cifar10-dvs", "dvs-gesture"):
+            override = PAPER["datasets"][dataset]["method_overrides"][method]
+            assert override["threshold"] == 0.5 and override["learn_decay"] is False, (dataset, method)
 
 
 @pytest.mark.parametrize(("dataset", "method"), PAIRS)
