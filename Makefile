@@ -43,10 +43,11 @@ benchmark: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
 # Performance suite (docs/performance.md). `bench-check` times the merge base of HEAD and BENCH_BASE (in a
-# temporary worktree) against the working tree on this machine, in BENCH_PAIRS alternating ABBA/BAAB pairs of
-# processes, and answers pass / fail / inconclusive at BENCH_THRESHOLD (scripts/bench_check.py).
+# temporary worktree) against the working tree on this machine, call by call in ABBA/BAAB order across
+# BENCH_PROCESSES worker processes per side, and answers pass / fail / inconclusive at BENCH_THRESHOLD.
 BENCH_BASE ?= HEAD
-BENCH_PAIRS ?= 2
+BENCH_PROCESSES ?= 2
+BENCH_PAIRS ?= 10
 BENCH_THRESHOLD ?= 0.10
 BENCH_CHECK_ARGS ?=
 
@@ -54,7 +55,8 @@ bench: venv
 	$(PY) -m pytest tests/bench -m bench --benchmark-enable -q
 
 bench-check: venv
-	$(PY) scripts/bench_check.py --base $(BENCH_BASE) --pairs $(BENCH_PAIRS) --threshold $(BENCH_THRESHOLD) $(BENCH_CHECK_ARGS)
+	$(PY) scripts/bench_check.py --base $(BENCH_BASE) --processes $(BENCH_PROCESSES) --pairs $(BENCH_PAIRS) \
+		--threshold $(BENCH_THRESHOLD) $(BENCH_CHECK_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,23 +27,13 @@ from typing import Any
 import pytest
 import torch
 
+from tests.bench.cases import load_script
+
 THREADS_ENV = "ASGL_BENCH_THREADS"
 CLONE_NUMEL = 8 * 2**20  # 32 MiB of float32: far beyond the per-core caches, so clone is memory-bound
 SLOWDOWN_ENV = "ASGL_BENCH_INJECT_SLOWDOWN"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASGL_ROOT = str(Path(importlib.util.find_spec("asgl").origin).resolve().parents[1])  # the tree asgl comes from
-
-
-def load_script(name: str) -> ModuleType:
-    """Import ``scripts/<name>.py`` as a module (``scripts`` is not a package)."""
-    module_name = f"_asgl_bench_script_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def bench_threads_from_env() -> int:

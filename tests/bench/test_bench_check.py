@@ -2,65 +2,57 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
 
-def test_processes_alternate_abba_then_baab(bench_check) -> None:
-    assert bench_check.process_order(1) == ["base", "head"]
-    assert bench_check.process_order(3) == ["base", "head", "head", "base", "base", "head"]
-    with pytest.raises(bench_check.BenchInputError, match="--pairs"):
-        bench_check.process_order(0)
+def test_calls_alternate_abba_within_a_process_and_baab_in_the_next(bench_check) -> None:
+    first = [bench_check.pair_order(i, 0) for i in range(4)]
+    assert first == [("base", "head"), ("head", "base"), ("base", "head"), ("head", "base")]
+    assert [bench_check.pair_order(i, 1) for i in range(2)] == [("head", "base"), ("base", "head")]
 
 
-def test_slower_in_every_pair_beyond_the_threshold_fails(bench_check) -> None:
-    base = [{"a": 1.0}, {"a": 2.0}, {"a": 1.5}]
-    head = [{"a": 1.2}, {"a": 2.5}, {"a": 1.8}]
-    (verdict,), lacking = bench_check.compare(base, head, threshold=0.10)
-    assert verdict.ratios == pytest.approx((1.2, 1.25, 1.2)) and verdict.median == pytest.approx(1.2)
-    assert verdict.verdict == bench_check.FAIL and lacking == []
-    assert bench_check.overall([verdict]) == bench_check.FAIL
+def test_slower_in_most_pairs_beyond_the_threshold_fails(bench_check) -> None:
+    v = bench_check.verdict("a", [1.0, 2.0, 1.5, 1.0, 1.0], [1.2, 2.5, 1.8, 1.3, 0.9], threshold=0.10)
+    assert v.ratios == pytest.approx((1.2, 1.25, 1.2, 1.3, 0.9)) and v.median == pytest.approx(1.2)
+    assert v.lower_quartile > 1.0 and v.verdict == bench_check.FAIL
+    assert bench_check.overall([v]) == bench_check.FAIL
 
 
-def test_within_the_threshold_passes_and_a_disagreeing_pair_is_inconclusive(bench_check) -> None:
+def test_within_the_threshold_passes_and_disagreeing_pairs_are_inconclusive(bench_check) -> None:
     assert bench_check.decide([1.05, 1.12, 0.97], 0.10) == bench_check.PASS
     assert bench_check.decide([0.7, 0.8], 0.10) == bench_check.PASS  # faster passes
-    assert bench_check.decide([1.3, 0.98, 1.25], 0.10) == bench_check.INCONCLUSIVE
-    assert bench_check.decide([1.3, 0.98, 1.25], 0.30) == bench_check.PASS
+    assert bench_check.decide([1.3, 0.9, 1.25, 0.95, 1.4], 0.10) == bench_check.INCONCLUSIVE
+    assert bench_check.decide([1.3, 0.9, 1.25, 0.95, 1.4], 0.30) == bench_check.PASS
+    with pytest.raises(bench_check.BenchInputError, match="--threshold"):
+        bench_check.decide([1.0], -0.1)
+    with pytest.raises(bench_check.BenchInputError, match="as many base as head"):
+        bench_check.verdict("a", [1.0], [], 0.1)
 
 
 def test_the_answer_is_the_worst_verdict(bench_check) -> None:
-    v = bench_check.Verdict
-    ok, unsure, bad = (v("a", (1.0,), 1.0, "pass"), v("b", (1.3,), 1.3, "inconclusive"),
-                       v("c", (1.4,), 1.4, "fail"))
+    def v(name: str, verdict: str):
+        return bench_check.Verdict(name, (1.0,), 1.0, 1.0, verdict)
+
+    ok, unsure, bad = v("a", "pass"), v("b", "inconclusive"), v("c", "fail")
     assert bench_check.overall([ok]) == bench_check.PASS
     assert bench_check.overall([ok, unsure]) == bench_check.INCONCLUSIVE
     assert bench_check.overall([ok, unsure, bad]) == bench_check.FAIL
     assert bench_check.EXIT == {"pass": 0, "fail": 1, "inconclusive": 3}
 
 
-def test_benchmarks_on_one_side_only_are_listed_not_compared(bench_check) -> None:
-    verdicts, lacking = bench_check.compare([{"a": 1.0, "old": 1.0}], [{"a": 1.0, "new": 2.0}], 0.1)
-    assert [v.name for v in verdicts] == ["a"] and lacking == ["new", "old"]
-    with pytest.raises(bench_check.BenchInputError, match="as many base as head"):
-        bench_check.compare([{"a": 1.0}], [], 0.1)
-    with pytest.raises(bench_check.BenchInputError, match="--threshold"):
-        bench_check.compare([{"a": 1.0}], [{"a": 1.0}], -0.1)
-
-
-def test_a_run_file_gives_medians_raw_samples_and_the_imported_tree(bench_check, tmp_path) -> None:
-    run = tmp_path / "run.json"
-    run.write_text(json.dumps({"benchmarks": [{"name": "x", "stats": {"median": 0.5, "data": [0.4, 0.5, 0.6]},
-                                               "extra_info": {"asgl_root": "/tree"}}]}))
-    assert bench_check.load_run(run) == {"x": {"median": 0.5, "data": [0.4, 0.5, 0.6], "asgl_root": "/tree"}}
-    run.write_text(json.dumps({"benchmarks": [{"name": "x", "stats": {}}]}))
-    with pytest.raises(bench_check.BenchInputError, match=r"'x' in .* has no stats\.median"):
-        bench_check.load_run(run)
-    run.write_text("{")
-    with pytest.raises(bench_check.BenchInputError, match="cannot read benchmark results"):
-        bench_check.load_run(run)
+def test_a_worker_in_this_tree_builds_and_times_cases(bench_check) -> None:
+    worker = bench_check.Worker("head", bench_check.REPO_ROOT, threads=1, numba_cache=None)
+    try:
+        assert "test_lif_backend[autograd-8x32x4096]" in worker.cases
+        assert worker.ask(op="build", name="test_lif_backend[autograd-8x32x4096]")
+        times = worker.ask(op="time", calls=2)["times"]
+        assert len(times) == 2 and all(t > 0 for t in times)
+        with pytest.raises(bench_check.BenchInputError, match="KeyError: 'nope'"):
+            worker.ask(op="build", name="nope")
+    finally:
+        worker.close()
 
 
 def test_source_hash_follows_the_python_sources_only(bench_check, tmp_path) -> None:
@@ -92,6 +84,8 @@ def test_bad_arguments_are_one_line_errors(bench_check, capsys) -> None:
     assert "give --head REF" in capsys.readouterr().err
     assert bench_check.main(["--base", "no-such-ref-anywhere"]) == 2
     assert "git merge-base HEAD no-such-ref-anywhere" in capsys.readouterr().err
+    assert bench_check.main(["--pairs", "0"]) == 2
+    assert "--pairs must be at least 1" in capsys.readouterr().err
 
 
 def test_a_worktree_is_made_with_commit_times_and_removed(bench_check, tmp_path) -> None:
