@@ -55,6 +55,7 @@ from asgl.metrics import (
     footprint_bytes,
     inference_throughput,
     parameter_count,
+    prediction_codes,
     predictions,
     workload_metrics,
 )
@@ -100,20 +101,25 @@ def _autocast(device: torch.device, config: TrainConfig):
     return contextlib.nullcontext()
 
 
-def evaluate_accuracy(model: nn.Module, data, config: TrainConfig, device: torch.device) -> float:
-    """Top-1 accuracy of ``model`` in ``eval()`` on ``data`` (restores the training flag)."""
+def evaluate_predictions(model: nn.Module, data, config: TrainConfig, device: torch.device) -> torch.Tensor:
+    """Predicted class of every sample of ``data``, ``[N]`` in the data's order, with ``model`` in ``eval()``
+    (restores the training flag). Stays on the device: one read when the caller needs it."""
     was_training = model.training
     model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=device)  # on the device: one read at the end
-    total = 0
+    out = []
     try:
         with torch.no_grad(), _autocast(device, config):
-            for x, y in B.eval_batches(data, config.eval_batch_size, config.time_major_input, device):
-                correct += (predictions(model(x)) == y).sum()
-                total += int(y.shape[0])
+            for x, _ in B.eval_batches(data, config.eval_batch_size, config.time_major_input, device):
+                out.append(predictions(model(x)))
     finally:
         model.train(was_training)
-    return int(correct) / total
+    return torch.cat(out)
+
+
+def evaluate_accuracy(model: nn.Module, data, config: TrainConfig, device: torch.device) -> float:
+    """Top-1 accuracy of ``model`` in ``eval()`` on ``data``: ``(1/N) Σ_i [ŷ_i = y_i]``."""
+    predicted = evaluate_predictions(model, data, config, device)
+    return int((predicted.cpu() == data[1].cpu()).sum()) / int(predicted.shape[0])
 
 
 def _check_resume(saved: Mapping[str, Any], config: TrainConfig) -> None:
@@ -263,8 +269,9 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
                   history: list[dict[str, Any]]) -> dict[str, Any]:
     """Test accuracy, workload metrics (on ``metrics_samples`` test samples), throughput, size, energy.
 
-    Keys: ``test_accuracy``, ``train_accuracy``, ``train_loss`` (last epoch), ``best_test_accuracy`` and
-    ``best_epoch`` (the best evaluated epoch, :func:`best_epoch`), ``parameter_count``,
+    Keys: ``test_accuracy``, ``test_predictions`` (every test sample's predicted class in the data's
+    order, :mod:`asgl.metrics.prediction_codes`), ``train_accuracy``, ``train_loss`` (last epoch),
+    ``best_test_accuracy`` and ``best_epoch`` (the best evaluated epoch, :func:`best_epoch`), ``parameter_count``,
     ``footprint_bytes``, ``train_samples_per_s`` (last epoch), ``inference_samples_per_s``, and with
     ``metrics_samples > 0``: ``firing_rate``, ``firing_rate/<layer>``, ``activation_sparsity``,
     ``effective_acs``, ``effective_macs`` (pooled spikes folded: accumulates), ``strict_acs``, ``strict_macs``
@@ -272,8 +279,10 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
     ``energy_model`` (see docs/metrics.md).
     """
     last = history[-1] if history else {}
+    predicted = evaluate_predictions(net, test_data, config, device).cpu()
     out: dict[str, Any] = {
-        "test_accuracy": evaluate_accuracy(net, test_data, config, device),
+        "test_accuracy": int((predicted == test_data[1].cpu()).sum()) / int(predicted.shape[0]),
+        "test_predictions": prediction_codes.encode(predicted.numpy()),
         "train_accuracy": last.get("train_accuracy"), "train_loss": last.get("loss"),
         "epochs": len(history), "parameter_count": parameter_count(net), "footprint_bytes": footprint_bytes(net),
         "train_samples_per_s": last.get("train_samples_per_s"), "energy_model": ENERGY_MODEL,
