@@ -5,16 +5,18 @@ from?" with both measured here and now, so no figure from another machine or ano
 
 1. **Trees.** Base is ``git merge-base HEAD <--base>`` (default ``--base HEAD``: the last commit), checked out
    in a temporary ``git worktree``. Head is the working tree as it is (uncommitted changes included), or a
-   ref in a second worktree (``--head REF``). Worktrees live under ``.benchmarks/trees`` while the check runs
-   and are removed afterwards; their numba kernels are cached in ``.benchmarks/numba-cache`` (each file's
-   time stamp is set to its commit's time, so a later check of the same commit loads them instead of
-   compiling).
+   ref in a second worktree (``--head REF``). Worktrees live at ``.benchmarks/trees/{base,head}`` while the
+   check runs and are removed afterwards (so two checks of one checkout must not run at once); their numba
+   kernels are cached in ``.benchmarks/numba-cache``, and a later check loads them instead of compiling until
+   the kernel sources change (:func:`add_worktree`).
 2. **Processes.** ``--processes`` times, a fresh worker process is started in each tree
    (``scripts/bench_worker.py``; ``asgl`` and ``tests/bench/cases.py`` come from the tree). For every case
    (the suite's benchmarks, ``--select`` a regular expression on their names) both workers build it, then
-   time ``--pairs`` pairs of single calls in alternating order: ABBA within a process (pair ``i`` calls base
-   first for even ``i``), and BAAB in the next process. While one worker runs, the other waits on its input.
-3. **Statistic.** For a case and pair ``i``, ``r_i = t_head / t_base``, the two calls made back to back. At
+   time ``--pairs`` pairs of samples in alternating order: ABBA within a process (pair ``i`` samples base
+   first for even ``i``), and BAAB in the next process. A sample is ``k`` consecutive calls, ``k`` chosen per
+   case and process so that it lasts about ``--sample-ms`` (a 10 ms call is easily hit by one time slice of
+   another process). While one worker runs, the other waits on its input.
+3. **Statistic.** For a case and pair ``i``, ``r_i = t_head / t_base``, two samples taken back to back. At
    threshold ``τ`` (``--threshold``, default 0.10), over all pairs of all processes:
 
    * ``fail``: ``median(r) > 1 + τ`` and the lower quartile of ``r`` > 1 (head slower in three pairs of four);
@@ -24,8 +26,8 @@ from?" with both measured here and now, so no figure from another machine or ano
    The check fails (exit 1) when a case fails, is inconclusive (exit 3) when one is and none fails, passes
    (exit 0) otherwise; bad input exits 2. Cases present on one side only are listed and skipped.
 4. **Report.** ``--out`` (JSON): both commits, a SHA-256 of each tree's Python sources (``asgl``,
-   ``baselines``, ``scripts``, ``tests/bench``), the settings, every raw call time per side and case in
-   call order, the pair ratios and the verdicts.
+   ``baselines``, ``scripts``, ``tests/bench``), the settings, every raw call time and every sample's time per
+   call, per side and case in call order, the pair ratios and the verdicts.
 
 ``--inject-lif-slowdown F`` (with ``--head REF``) makes the head worktree's fused LIF sleep ``F`` times its
 own duration after its forward and after its backward (a few lines appended to that copy of
@@ -43,6 +45,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -151,17 +154,21 @@ def _git(*args: str, cwd: Path = REPO_ROOT) -> str:
 
 
 def add_worktree(ref: str, role: str, trees: Path) -> tuple[Path, str]:
-    """Check ``ref`` out (detached) at ``trees/<role>-<sha12>``; file times set to the commit's time."""
+    """Check ``ref`` out (detached) at ``trees/<role>``, with stable file times for numba's cache.
+
+    numba keys a cached kernel on its source file's path, time stamp and size. The path is fixed per role and
+    every file under ``asgl/kernels`` gets the time of the last commit that changed it, so a later check
+    loads the kernels compiled by an earlier one until the kernel sources change.
+    """
     sha = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
-    path = trees / f"{role}-{sha[:12]}"
+    path = trees / role
     if path.exists():
         remove_worktree(path)
     trees.mkdir(parents=True, exist_ok=True)
     _git("worktree", "add", "--detach", str(path), sha)
-    stamp = int(_git("show", "-s", "--format=%ct", sha))
-    for root, _, files in os.walk(path):
-        for name in files:
-            os.utime(Path(root) / name, (stamp, stamp), follow_symlinks=False)
+    for source in sorted((path / "asgl" / "kernels").glob("*.py")):
+        stamp = int(_git("log", "-1", "--format=%ct", sha, "--", source.relative_to(path).as_posix()))
+        os.utime(source, (stamp, stamp))
     return path, sha
 
 
@@ -221,11 +228,20 @@ class Worker:
                 self.proc.kill()
 
 
+def calls_per_sample(seconds_per_call: float, sample_s: float) -> int:
+    """Calls per timed sample so that a sample lasts about ``sample_s`` (at least one call)."""
+    return max(1, math.ceil(sample_s / max(seconds_per_call, 1e-9)))
+
+
+Times = dict[str, dict[str, list[float]]]  # {side: {case: [seconds, …]}}
+
+
 def measure(trees: dict[str, Path], caches: dict[str, Path | None], select: str, processes: int, pairs: int,
-            threads: int) -> tuple[dict[str, dict[str, list[float]]], list[str], list[str]]:
-    """Paired call times ``{side: {case: [s, …]}}`` over ``processes`` worker pairs, the cases timed and the
-    cases on one side only."""
-    times: dict[str, dict[str, list[float]]] = {side: {} for side in SIDES}
+            threads: int, sample_s: float) -> tuple[Times, Times, list[str], list[str]]:
+    """Paired samples ``{side: {case: [s per call, …]}}`` over ``processes`` worker pairs, every raw call time
+    in the same layout, the cases timed and the cases on one side only."""
+    times: Times = {side: {} for side in SIDES}
+    raw: Times = {side: {} for side in SIDES}
     chosen: list[str] = []
     lacking: list[str] = []
     for process in range(processes):
@@ -241,14 +257,17 @@ def measure(trees: dict[str, Path], caches: dict[str, Path | None], select: str,
             for name in chosen:
                 for side in SIDES:
                     workers[side].ask(op="build", name=name)
+                calls = calls_per_sample(workers["base"].ask(op="time", calls=1)["times"][0], sample_s)
                 for pair in range(pairs):
                     for side in pair_order(pair, process):
-                        times[side].setdefault(name, []).extend(workers[side].ask(op="time", calls=1)["times"])
+                        sample = workers[side].ask(op="time", calls=calls)["times"]
+                        raw[side].setdefault(name, []).extend(sample)
+                        times[side].setdefault(name, []).append(sum(sample) / calls)
                 print(f"process {process + 1}/{processes}: {name}", file=sys.stderr, flush=True)
         finally:
             for worker in workers.values():
                 worker.close()
-    return times, chosen, lacking
+    return times, raw, chosen, lacking
 
 
 def format_table(verdicts: Sequence[Verdict], threshold: float) -> str:
@@ -271,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head", default=None, help="a ref to check out as head (default: the working tree)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes per side, in turn (default 2)")
     parser.add_argument("--pairs", type=int, default=10, help="pairs of calls per case and process (default 10)")
+    parser.add_argument("--sample-ms", type=float, default=50.0,
+                        help="a timed sample repeats a case's call to last about this long (default 50)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="τ (default 0.10)")
     parser.add_argument("--select", default=DEFAULT_SELECT, help="regular expression on case names (default all)")
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads per worker (default 2)")
@@ -289,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         for option, value in (("--threads", args.threads), ("--processes", args.processes), ("--pairs", args.pairs)):
             if value < 1:
                 raise BenchInputError(f"{option} must be at least 1, got {value}")
-        if args.threshold < 0:
-            raise BenchInputError(f"--threshold must be >= 0, got {args.threshold!r}")
+        if args.threshold < 0 or args.sample_ms <= 0:
+            raise BenchInputError(f"--threshold must be >= 0 and --sample-ms > 0, got {args.threshold!r} and "
+                                  f"{args.sample_ms!r}")
         base_sha = _git("merge-base", "HEAD", args.base)
         base_tree, _ = add_worktree(base_sha, "base", work / "trees")
         made.append(base_tree)
@@ -305,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         trees = {"base": base_tree, "head": head_tree}
         caches = {side: (work / "numba-cache" if tree in made else None) for side, tree in trees.items()}
         hashes = {side: source_hash(tree) for side, tree in trees.items()}
-        times, chosen, lacking = measure(trees, caches, args.select, args.processes, args.pairs, args.threads)
+        times, raw, chosen, lacking = measure(trees, caches, args.select, args.processes, args.pairs, args.threads,
+                                              args.sample_ms / 1e3)
         verdicts = [verdict(name, times["base"][name], times["head"][name], args.threshold) for name in chosen]
     except BenchInputError as exc:
         print(f"bench_check: {exc}", file=sys.stderr)
@@ -329,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         "base": {"ref": args.base, "commit": base_sha, "source_sha256": hashes["base"]},
         "head": {"ref": args.head or "working tree", "commit": head_sha, "source_sha256": hashes["head"],
                  "injected_lif_slowdown": args.inject_lif_slowdown},
-        "processes": args.processes, "pairs": args.pairs, "select": args.select, "threads": args.threads,
-        "verdicts": [asdict(v) for v in verdicts], "one_side_only": lacking, "times_s": times,
+        "processes": args.processes, "pairs": args.pairs, "sample_ms": args.sample_ms, "select": args.select,
+        "threads": args.threads, "verdicts": [asdict(v) for v in verdicts], "one_side_only": lacking,
+        "sample_s_per_call": times, "raw_call_s": raw,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

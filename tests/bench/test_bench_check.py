@@ -31,6 +31,12 @@ def test_within_the_threshold_passes_and_disagreeing_pairs_are_inconclusive(benc
         bench_check.verdict("a", [1.0], [], 0.1)
 
 
+def test_a_sample_repeats_short_calls_to_last_the_sample_time(bench_check) -> None:
+    assert bench_check.calls_per_sample(0.010, 0.05) == 5
+    assert bench_check.calls_per_sample(0.2, 0.05) == 1
+    assert bench_check.calls_per_sample(0.0, 0.05) >= 1
+
+
 def test_the_answer_is_the_worst_verdict(bench_check) -> None:
     def v(name: str, verdict: str):
         return bench_check.Verdict(name, (1.0,), 1.0, 1.0, verdict)
@@ -90,10 +96,11 @@ def test_bad_arguments_are_one_line_errors(bench_check, capsys) -> None:
 
 def test_a_worktree_is_made_with_commit_times_and_removed(bench_check, tmp_path) -> None:
     path, sha = bench_check.add_worktree("HEAD", "base", tmp_path)
+    assert path == tmp_path / "base"
     try:
         assert (path / "scripts" / "bench_check.py").exists() and len(sha) == 40
-        stamp = int(subprocess.run(["git", "show", "-s", "--format=%ct", sha], capture_output=True, text=True,
-                                   cwd=bench_check.REPO_ROOT).stdout)
+        stamp = int(subprocess.run(["git", "log", "-1", "--format=%ct", sha, "--", "asgl/kernels/lif_numba.py"],
+                                   capture_output=True, text=True, cwd=bench_check.REPO_ROOT).stdout)
         assert int((path / "asgl" / "kernels" / "lif_numba.py").stat().st_mtime) == stamp
     finally:
         bench_check.remove_worktree(path)
