@@ -25,7 +25,7 @@ from asgl.io import atomic_write_json
 from pipelines.entry import run_main
 from pipelines.identity import code_fingerprint, data_identity, load_method
 from pipelines.params import ParamsError, data_root, load_params, results_dir, runs_of
-from pipelines.records import run_dir, stage_record_path, stage_runs_dir
+from pipelines.records import make_record, run_dir, stage_record_path, stage_runs_dir
 from pipelines.training_run import run_metrics
 
 
@@ -69,34 +69,6 @@ def run_one(job: dict[str, Any]) -> dict[str, Any] | None:
     if not main_rank:
         return None
     return make_record(settings, spec.display_name, spec.family, metrics, folder)
-
-
-def make_record(settings: dict[str, Any], display_name: str, family: str, metrics: dict[str, Any],
-                folder: Path) -> dict[str, Any]:
-    """Flatten a run's ``metrics.json`` into the run record used by ``evaluate`` and ``tables``."""
-    acs, macs = metrics.get("effective_acs"), metrics.get("effective_macs")
-    energy = metrics.get("energy_pj_per_sample")
-    strict_energy = metrics.get("strict_energy_pj_per_sample")
-    return {
-        "dataset": settings["dataset"], "method": settings["method"], "display_name": display_name,
-        "family": family, "synthetic": settings["synthetic"], "width_init": settings["width"],
-        "seed": settings["seed"], "model": settings["model"],
-        "time_steps": settings["model_kwargs"].get("time_steps"), "epochs": metrics.get("epochs"),
-        "accuracy": 100.0 * metrics["test_accuracy"],
-        "train_accuracy": None if metrics.get("train_accuracy") is None else 100.0 * metrics["train_accuracy"],
-        "train_throughput": metrics.get("train_samples_per_s"),
-        "inference_throughput": metrics.get("inference_samples_per_s"),
-        "peak_memory_bytes": metrics.get("train_peak_memory_bytes"), "firing_rate": metrics.get("firing_rate"),
-        "activation_sparsity": metrics.get("activation_sparsity"), "synops_dense": metrics.get("dense_synops"),
-        "synops_effective": None if acs is None else acs + (macs or 0.0), "acs": acs, "macs": macs,
-        "energy_uj": None if energy is None else energy / 1e6,
-        "strict_acs": metrics.get("strict_acs"), "strict_macs": metrics.get("strict_macs"),
-        "strict_energy_uj": None if strict_energy is None else strict_energy / 1e6,
-        "parameters": metrics.get("parameter_count"), "param_bytes": metrics.get("footprint_bytes"),
-        "final_widths": {k: v for k, v in metrics.items() if k.startswith("width/")},
-        "final_decays": {k: v for k, v in metrics.items() if k.startswith("decay/")},
-        "train_seconds": metrics.get("train_seconds"), "run_dir": str(folder),
-    }
 
 
 def stage_jobs(params: dict[str, Any], method: str, results: Path) -> list[dict[str, Any]]:

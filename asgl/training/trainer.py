@@ -271,7 +271,8 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
 
     Keys: ``test_accuracy``, ``test_predictions`` (every test sample's predicted class in the data's
     order, :mod:`asgl.metrics.prediction_codes`), ``train_accuracy``, ``train_loss`` (last epoch),
-    ``best_test_accuracy`` and ``best_epoch`` (the best evaluated epoch, :func:`best_epoch`), ``parameter_count``,
+    ``train_seconds`` (the epochs' wall time), ``best_test_accuracy`` and
+    ``best_epoch`` (the best evaluated epoch, :func:`best_epoch`), ``parameter_count``,
     ``footprint_bytes``, ``train_samples_per_s`` (last epoch), ``inference_samples_per_s``, and with
     ``metrics_samples > 0``: ``firing_rate``, ``firing_rate/<layer>``, ``activation_sparsity``,
     ``effective_acs``, ``effective_macs`` (pooled spikes folded: accumulates), ``strict_acs``, ``strict_macs``
@@ -284,7 +285,8 @@ def final_metrics(net: nn.Module, test_data, config: TrainConfig, device: torch.
         "test_accuracy": int((predicted == test_data[1].cpu()).sum()) / int(predicted.shape[0]),
         "test_predictions": prediction_codes.encode(predicted.numpy()),
         "train_accuracy": last.get("train_accuracy"), "train_loss": last.get("loss"),
-        "epochs": len(history), "parameter_count": parameter_count(net), "footprint_bytes": footprint_bytes(net),
+        "epochs": len(history), "train_seconds": sum(row.get("epoch_time_s") or 0.0 for row in history),
+        "parameter_count": parameter_count(net), "footprint_bytes": footprint_bytes(net),
         "train_samples_per_s": last.get("train_samples_per_s"), "energy_model": ENERGY_MODEL,
     }
     out["best_test_accuracy"], out["best_epoch"] = best_epoch(history)

@@ -1,10 +1,11 @@
-"""Confidence intervals, paired differences and verdicts against values computed by hand and by scipy."""
+"""Intervals over seeds and test samples, paired differences and verdicts, against values computed by hand."""
 
 import math
 
+import numpy as np
 import pytest
 
-from pipelines.stats import mean_ci, paired_ci, t_quantile, verdict, welch
+from pipelines.stats import Interval, accuracy_interval, difference_interval, mean_ci, pooled, t_quantile, verdict
 
 
 def test_t_quantile_matches_the_table():
@@ -24,25 +25,69 @@ def test_mean_ci_by_hand():
     assert mean_ci([]).format() == "–"
 
 
-def test_paired_ci_uses_the_per_seed_differences():
-    a = {0: 91.0, 1: 93.0, 2: 95.0}
-    b = {0: 90.0, 1: 91.5, 2: 93.6, 3: 10.0}  # seed 3 has no partner and is left out
-    diff = paired_ci(a, b)
-    assert diff.n == 3 and diff.mean == pytest.approx((1.0 + 1.5 + 1.4) / 3)
-    unpaired = mean_ci(a.values()).half + mean_ci(list(b.values())[:3]).half
-    assert diff.half < unpaired / 5, "pairing removes the seed-to-seed variation both methods share"
-    assert verdict(diff) == "better"
-    assert verdict(paired_ci(b, a)) == "worse"
-    assert verdict(paired_ci({0: 1.0, 1: 2.0}, {0: 2.0, 1: 1.0})) == "no different"
-    assert verdict(paired_ci({0: 1.0}, {0: 2.0})).startswith("undecided")
+def test_identical_seeds_still_carry_the_test_sets_noise():
+    """Three seeds that each get exactly 432 of 450 right (96 %): the seed term is 0, the test-set term is not;
+    it is close to the binomial √(p(1−p)/N) at 96 %, ±1.8 points."""
+    correct = np.ones((3, 450))
+    correct[:, :18] = 0
+    iv = accuracy_interval(correct)
+    assert iv.mean == pytest.approx(96.0)
+    assert 1.5 < iv.half < 2.2
+    assert iv.n == 3 and iv.items == 450
 
 
-def test_welch_agrees_with_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
-    a, b = [91.0, 92.5, 90.8], [89.0, 90.1, 88.7, 90.4]
-    result = welch(a, b)
-    expected = scipy_stats.ttest_ind(a, b, equal_var=False)
-    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-6)
-    assert welch([1.0, 1.0], [1.0, 1.0]).p_value == 1.0
-    with pytest.raises(ValueError, match="at least 2"):
-        welch([1.0], [1.0, 2.0])
+def test_a_difference_of_the_same_four_samples_is_not_certain():
+    """ASGL − SG = +4 of 450 on every seed (the same samples): +0.89 points, and an interval that is not 0 wide
+    and includes 0 — four samples are not evidence."""
+    sg = np.ones((3, 450))
+    sg[:, :20] = 0
+    asgl = sg.copy()
+    asgl[:, :4] = 1
+    iv = difference_interval(asgl, sg)
+    assert iv.mean == pytest.approx(400 / 450)
+    assert iv.half > 0.5
+    assert verdict(iv) == "no different at n = 3"
+    assert 0.5 < iv.p_better < 1.0
+
+
+def test_no_interval_has_zero_width():
+    same = np.ones((3, 100))
+    assert accuracy_interval(same).half > 0
+    assert difference_interval(same, same).half > 0
+    assert verdict(difference_interval(same, same)) == "no different at n = 3"
+
+
+def test_a_large_consistent_difference_is_better():
+    rng = np.random.default_rng(0)
+    b = (rng.random((3, 400)) < 0.80).astype(float)
+    a = np.maximum(b, (rng.random((3, 400)) < 0.5).astype(float))  # A fixes about half of B's errors
+    iv = difference_interval(a, b)
+    assert verdict(iv) == "better" and iv.low > 0
+    assert verdict(difference_interval(b, a)) == "worse"
+    assert iv.p_better > 0.95
+
+
+def test_seed_disagreement_widens_the_interval():
+    """The same mean difference, once agreed on by every seed and once from seeds that disagree: the second
+    interval is wider (the seed term, with 2 degrees of freedom)."""
+    base = np.zeros((3, 300))
+    agree = base.copy()
+    agree[:, :9] = 1  # +3 points on every seed
+    disagree = base.copy()
+    disagree[0, :27] = 1  # +9 points on one seed, 0 on the others: the same +3 on average
+    assert difference_interval(disagree, base).half > 2 * difference_interval(agree, base).half
+
+
+def test_pooled_weights_by_inverse_variance():
+    narrow, wide = Interval(1.0, 0.5, 3, 100, 1e9), Interval(5.0, 5.0, 3, 100, 1e9)
+    p = pooled([narrow, wide])
+    assert 1.0 < p.mean < 1.1
+    assert p.half < narrow.half
+    assert math.isnan(pooled([]).mean)
+
+
+def test_interval_round_trips_through_json():
+    iv = difference_interval(np.ones((2, 10)), np.zeros((2, 10)))
+    back = Interval.from_dict(iv.as_dict())
+    assert back == iv
+    assert iv.as_dict()["verdict"] == "better"
