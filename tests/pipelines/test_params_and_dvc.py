@@ -57,7 +57,7 @@ def test_every_registered_method_runs_in_some_profile():
 def test_embedded_profile_uses_three_seeds_the_embedded_sets_and_its_ceilings():
     params = _load(ROOT / "profiles" / "embedded.yaml")
     assert len(params["run"]["seeds"]) == 3
-    assert set(params["run"]["datasets"]) == {"digits", "digits-dvs", "fsdd", "synth-instruments"}
+    assert set(params["run"]["datasets"]) == {"digits", "nmnist-small", "fsdd", "fsdd-speakers", "synth-instruments"}
     assert {"asgl", "sg", "relu-ann"} <= set(params["run"]["methods"])
 
 
