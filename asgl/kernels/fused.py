@@ -1,9 +1,11 @@
 """Autograd wrapper around the fused LIF kernels, and backend selection.
 
 :class:`FusedLIF` saves only the membrane potential before firing, ``v`` of shape ``[T, N]`` (4 bytes per
-neuron-step in float32), plus the 0-d parameters. The noise mask is never stored: the kernels regenerate it
-from ``seed`` (see :func:`asgl.functional.counter_uniform`). Gradients are returned to the input, the width,
-the decay and the threshold.
+neuron-step in float32), plus the 0-d parameters. On the CPU, ``y``, ``v`` and ``g_x`` are arrays of
+:data:`asgl.kernels.buffers.POOL`, reused once nothing refers to them (no page faults on a warm call). The
+noise mask is never stored: the kernels regenerate it from ``seed`` (see
+:func:`asgl.functional.counter_uniform`). Gradients are returned to the input, the width, the decay and the
+threshold.
 """
 
 from __future__ import annotations
@@ -97,12 +99,12 @@ def _scalar_array(value) -> np.ndarray:
 
 def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
     """Numba forward; ``decay`` and ``theta`` are 0-d CPU tensors or numbers. Returns ``(y, v)``, ``[T, N]``."""
-    from asgl.kernels import lif_numba
+    from asgl.kernels import buffers, lif_numba
 
     n_steps = x2.shape[0]
     xn = x2.numpy().reshape(-1)
-    y = np.empty_like(xn)
-    v = np.empty_like(xn)
+    y = buffers.POOL.take(xn.shape[0])
+    v = buffers.POOL.take(xn.shape[0])
     forward, _ = lif_numba.kernels(prim, hard, scale, p > 0)
     forward(xn, n_steps, w.numpy(), s_inner, _scalar_array(decay), _scalar_array(theta), np.float32(p),
             np.int64(key), y, v)
@@ -111,9 +113,9 @@ def _numba_forward(x2, w, s_inner, decay, theta, p, key, prim, hard, scale):
 
 def _numba_backward(gy, v, w, s_inner, decay, theta, p, key, prim, hard, scale):
     """Numba backward. Returns ``(g_x [T, N], g_w [C] float32, g_decay, g_theta)``, the last two 0-d float64."""
-    from asgl.kernels import lif_numba
+    from asgl.kernels import buffers, lif_numba
 
-    gx = np.empty(v.numel(), dtype=np.float32)
+    gx = buffers.POOL.take(v.numel())
     _, backward = lif_numba.kernels(prim, hard, scale, p > 0)
     g_w, g_d, g_t = backward(gy.numpy().reshape(-1), v.numpy().reshape(-1), v.shape[0], w.numpy(), s_inner,
                              _scalar_array(decay), _scalar_array(theta), np.float32(p), np.int64(key), gx)
