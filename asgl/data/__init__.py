@@ -6,7 +6,9 @@ Public API::
     load_prepared(data_root, dataset_id) -> PreparedData        # tensors + manifest dict
     fetch_dataset(dataset_id, data_root) -> Path | None         # raw files only
 
-Ids: see :data:`REGISTRY` (real: ``REAL_IDS``; generated locally: ``EMBEDDED_IDS``).
+Ids: see :data:`REGISTRY` (downloaded: ``REAL_IDS``; no network needed: ``EMBEDDED_IDS``, which are generated
+locally or, like ``fsdd`` and ``nmnist-small``, real data shipped with the repository; a spec's ``synthetic``
+says which).
 """
 
 from asgl.data.cache import PreparedData, load_prepared

@@ -6,6 +6,10 @@ Checksums: ``md5``/``sha256`` of a remote are the publisher's own digests where 
 a remote with neither is verified by trust on first use: its sha256 is recorded on the first download, next to
 the data (``asgl.data.raw.FIRST_USE_FILE``), and every later use must match it.
 
+The registry is static: it reads no files, so its content does not depend on the checkout. An id whose raw
+files ship with the repository (``fsdd``, ``nmnist-small``; see :mod:`asgl.data.shipped`) is ``embedded`` (no
+network) whether or not the archive is present; :mod:`asgl.data.raw` looks for the archive when fetching.
+
 An entry with ``shares`` set is the same data under a second id (e.g. ``cifar10-t4``: CIFAR-10 run at
 T = 4 beside ``cifar10`` at T = 2, as two rows of the tables). It reuses the shared entry's raw files and,
 when prepared with the same options, a hard link to its prepared tensors; see :mod:`asgl.data.prepare`.
