@@ -49,20 +49,24 @@ def load_run_model(run_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     return model.eval(), settings
 
 
-def sample_input(model: torch.nn.Module, settings: dict[str, Any], input_shape: tuple[int, ...] | None = None,
-                 batch: int = 2) -> torch.Tensor:
-    """A random time-major input ``[T, batch, *shape]`` for the model (shape from its first layer)."""
-    first = next(m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)))
-    if input_shape is None:
-        if isinstance(first, torch.nn.Linear):
-            input_shape = (first.in_features,)
-        elif isinstance(first, torch.nn.Conv2d) and settings.get("data", {}).get("prepare", {}).get("size"):
-            side = int(settings["data"]["prepare"]["size"])
-            input_shape = (first.in_channels, side, side)
-        else:
-            raise RunFolderError("cannot tell the input's shape from the run; pass --input-shape")
-    steps = int(settings["model_kwargs"].get("time_steps") or 4)
-    return torch.rand((steps, batch, *input_shape), generator=torch.Generator().manual_seed(0)) * 2.0
+def sample_input(settings: dict[str, Any], input_shape: tuple[int, ...] | None = None, batch: int = 2
+                 ) -> torch.Tensor:
+    """A random model input for the run: shaped as its dataset's samples
+    (:func:`pipelines.data_shape.dataset_shape`), batch
+    ``batch`` — ``[T, batch, ...]`` for temporal data, ``[batch, ...]`` for static images, which the model
+    repeats over its time steps. ``input_shape`` (one sample's shape without time and batch) overrides it
+    with a time-major ``[T, batch, *input_shape]``, ``T`` the model's ``time_steps`` (else 4)."""
+    generator = torch.Generator().manual_seed(0)
+    if input_shape is not None:
+        steps = int(settings["model_kwargs"].get("time_steps") or 4)
+        return torch.rand((steps, batch, *input_shape), generator=generator) * 2.0
+    from pipelines.data_shape import dataset_shape
+
+    shape = dataset_shape(settings["dataset"], (settings.get("data") or {}).get("prepare") or {})
+    if shape.temporal:
+        steps, *rest = shape.x_shape
+        return torch.rand((steps, batch, *rest), generator=generator) * 2.0
+    return torch.rand((batch, *shape.x_shape), generator=generator) * 2.0
 
 
 def check_file(path: Path, graph: Any, model: torch.nn.Module, x: torch.Tensor) -> float:
@@ -70,7 +74,7 @@ def check_file(path: Path, graph: Any, model: torch.nn.Module, x: torch.Tensor) 
     import nir
     import numpy as np
 
-    from asgl.nir_export import run_nir
+    from asgl.nir_export import graph_input, run_nir
 
     read = nir.read(path)
     if set(read.nodes) != set(graph.nodes) or sorted(read.edges) != sorted(graph.edges):
@@ -80,7 +84,7 @@ def check_file(path: Path, graph: Any, model: torch.nn.Module, x: torch.Tensor) 
             if isinstance(value, np.ndarray) and not np.array_equal(value, getattr(read.nodes[name], key)):
                 raise ValueError(f"{path}: node {name}.{key} differs after reading the file back")
     with torch.no_grad():
-        return float((model(x) - run_nir(read, x)).abs().max())
+        return float((model(x) - run_nir(read, graph_input(model, x))).abs().max())
 
 
 def export_run(run_dir: Path, output: Path, *, check: bool = True,
@@ -91,7 +95,7 @@ def export_run(run_dir: Path, output: Path, *, check: bool = True,
     from asgl.nir_export import model_to_nir
 
     model, settings = load_run_model(Path(run_dir))
-    x = sample_input(model, settings, input_shape)
+    x = sample_input(settings, input_shape)
     graph = model_to_nir(model, x)
     output.parent.mkdir(parents=True, exist_ok=True)
     nir.write(output, graph)

@@ -80,20 +80,15 @@ def data_shape(params: dict[str, Any], dataset: str):
     """The :class:`asgl.data.shapes.DataShape` the run will see (see the module docstring)."""
     from asgl.data import get_spec
     from asgl.data.cache import read_manifest
-    from asgl.data.shapes import DataShape, expected_shape, shape_from_manifest
+    from asgl.data.shapes import shape_from_manifest
+    from pipelines.data_shape import dataset_shape
 
     spec = get_spec(dataset)
     options = params["datasets"][dataset].get("prepare") or {}
     manifest = read_manifest(data_root(params), dataset)
     if manifest and manifest.get("params") == {**spec.defaults, **options}:
         return shape_from_manifest(manifest)
-    if not spec.embedded:
-        return expected_shape(dataset, options)
-    built = spec.load_builder()(None, {**spec.defaults, **options})
-    x = built.tensors["train_x"]
-    return DataShape(tuple(x.shape[1:]), len(built.class_names), x.shape[0], built.tensors["test_x"].shape[0],
-                     built.time_steps is not None, str(x.dtype).replace("torch.", ""),
-                     bool(built.extra.get("normalisation")))
+    return dataset_shape(dataset, options)
 
 
 def synthetic_data(shape, n: int, seed: int = 0):

@@ -139,11 +139,11 @@ def _run_folder(tmp_path: Path) -> Path:
     from asgl.registry import get_method
     from asgl.training.checkpoint import save_checkpoint
 
-    kwargs = {"in_features": 6, "hidden": 8, "depth": 1, "num_classes": 3}
-    model = build_model("mlp_snn", get_method("sg").neuron_factory(), **kwargs)
+    kwargs = {"in_channels": 1, "time_steps": 2, "width": 4}
+    model = build_model("resnet_tiny", get_method("sg").neuron_factory(), **kwargs)
     run = tmp_path / "run"
     run.mkdir()
-    settings = {"method": "sg", "source": "asgl/methods.py", "dataset": "digits", "model": "mlp_snn",
+    settings = {"method": "sg", "source": "asgl/methods.py", "dataset": "digits", "model": "resnet_tiny",
                 "method_params": get_method("sg").resolve_params(), "model_kwargs": kwargs}
     (run / "config.json").write_text(json.dumps({"meta": {"settings": settings}}), encoding="utf-8")
     save_checkpoint(run, {"epoch": 1, "model": model.state_dict()})
