@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: venv lock test benchmark bench bench-check lint faults-long gpu-check image
+.PHONY: venv lock test benchmark publish bench bench-check lint faults-long gpu-check image
 
 # glibc keeps freed memory instead of returning it to the kernel, so the multi-MB activations of each step are
 # not page-faulted in afresh (up to 2x per LIF layer here; docs/performance.md, "Allocator"). Override freely.
@@ -42,12 +42,19 @@ test: venv
 benchmark: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
+# The reference `asgl-bench reproduce` checks against by default (pipelines/published/README.md): copy the
+# last run's runs.json there when its table is to become the published one.
+PUBLISH_PROFILE ?= embedded
+publish:
+	mkdir -p pipelines/published/$(PUBLISH_PROFILE)
+	cp results/runs.json pipelines/published/$(PUBLISH_PROFILE)/runs.json
+
 # Performance suite (docs/performance.md). `bench-check` times the merge base of HEAD and BENCH_BASE (in a
 # temporary worktree) against the working tree on this machine, call by call in ABBA/BAAB order across
 # BENCH_PROCESSES worker processes per side, and answers pass / fail / inconclusive at BENCH_THRESHOLD.
 BENCH_BASE ?= HEAD
-BENCH_PROCESSES ?= 2
-BENCH_PAIRS ?= 10
+BENCH_PROCESSES ?= 4
+BENCH_PAIRS ?= 5
 BENCH_THRESHOLD ?= 0.10
 BENCH_CHECK_ARGS ?=
 

@@ -288,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="HEAD", help="base = git merge-base HEAD BASE (default HEAD)")
     parser.add_argument("--head", default=None, help="a ref to check out as head (default: the working tree)")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes per side, in turn (default 2)")
-    parser.add_argument("--pairs", type=int, default=10, help="pairs of calls per case and process (default 10)")
+    parser.add_argument("--processes", type=int, default=4, help="worker processes per side, in turn (default 4)")
+    parser.add_argument("--pairs", type=int, default=5, help="pairs of samples per case and process (default 5)")
     parser.add_argument("--sample-ms", type=float, default=50.0,
                         help="a timed sample repeats a case's call to last about this long (default 50)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="τ (default 0.10)")
