@@ -15,24 +15,16 @@ from asgl.registry import (
     register_method,
 )
 from asgl.training.callbacks import RunContext
+from tests.conftest import TinyNet
 
 METHODS = available_methods()
 SPIKING = tuple(m for m in METHODS if get_method(m).family != "reference")  # relu-ann: a non-spiking ceiling
 T, B, F, H, K = 4, 3, 5, 7, 2
 
 
-class Small(nn.Module):
-    def __init__(self, neuron) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(F, H), neuron(), nn.Linear(H, K)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x)))
-
-
 def build(name: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return Small(get_method(name).neuron_factory())
+    return TinyNet(get_method(name).neuron_factory(), F, H, K)
 
 
 def inputs() -> torch.Tensor:

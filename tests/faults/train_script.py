@@ -17,19 +17,11 @@ import sys
 import time
 
 import torch
-from torch import nn
+
+from tests.conftest import TinyNet
 
 T, F, K, HIDDEN = 4, 8, 3, 16
 EPOCHS = 5
-
-
-class TinyNet(nn.Module):
-    def __init__(self, neuron) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(F, HIDDEN), neuron(), nn.Linear(HIDDEN, K)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x)))
 
 
 def make_data(n: int = 80, seed: int = 0):
@@ -50,7 +42,7 @@ def build(backend: str):
     torch.manual_seed(0)
     spec = get_method("asgl")
     params = spec.resolve_params({"width": 1.0, "p": 0.3, "backend": backend})
-    return TinyNet(spec.neuron_factory(params)), spec.make_callbacks(params)
+    return TinyNet(spec.neuron_factory(params), F, HIDDEN, K), spec.make_callbacks(params)
 
 
 def _slow_save(at_epoch: int) -> None:

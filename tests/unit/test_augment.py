@@ -3,11 +3,11 @@ frames flipped and rolled per sample as the authors' CIFAR10-DVS recipe, and res
 
 import pytest
 import torch
-from torch import nn
 
 from asgl.registry import get_method
 from asgl.training import Callback, TrainConfig, train
 from asgl.training.augment import MAX_ROLL, CifarAugment, EventAugment, batch_seed, build_augment
+from tests.conftest import TinyNet
 
 MEAN, STD = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
 
@@ -124,17 +124,6 @@ def test_event_augment_rejects_other_shapes():
         EventAugment()(torch.zeros(2, 3, 8, 8), 0)
 
 
-class EventNet(nn.Module):
-    """Flatten event frames [T, B, 2, 6, 6] → Linear → neuron → Linear → logits [T, B, 3]."""
-
-    def __init__(self, neuron) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(72, 8), neuron(), nn.Linear(8, 3)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x.flatten(2))))
-
-
 class Stop(Callback):
     def on_epoch_start(self, ctx) -> None:
         if ctx.epoch == 2:
@@ -147,7 +136,7 @@ def _strip(rows):
 
 def _net():
     torch.manual_seed(0)
-    return EventNet(get_method("sg").neuron_factory({"backend": "autograd"}))
+    return TinyNet(get_method("sg").neuron_factory({"backend": "autograd"}), 72, 8, 3)
 
 
 def test_dvs_augmentation_changes_training_and_resumes_exactly(tmp_path):

@@ -10,22 +10,12 @@ from torch import nn
 from asgl.registry import get_method
 from asgl.training import Callback, NonFiniteLossError, TrainConfig, train
 from asgl.training.checkpoint import load_checkpoint, save_checkpoint
+from tests.conftest import TinyNet
 
 T, F, K = 3, 6, 3
 # Exact-resume checks run on both CPU backends: the fused numba kernel is bit-identical across calls.
 BACKENDS = ("autograd", "numba")
 TIMING = ("epoch_time_s", "train_samples_per_s")
-
-
-class TinyNet(nn.Module):
-    """Linear → neuron → Linear on [T, B, F] → logits [T, B, K]."""
-
-    def __init__(self, neuron, hidden: int = 12) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(F, hidden), neuron(), nn.Linear(hidden, K)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x)))
 
 
 def make_data(n: int = 60, seed: int = 0):
@@ -39,7 +29,7 @@ def make_model(method: str = "asgl", seed: int = 0, backend: str = "autograd"):
     torch.manual_seed(seed)
     spec = get_method(method)
     params = {"width": 1.0, "p": 0.3, "backend": backend} if method == "asgl" else {}
-    return TinyNet(spec.neuron_factory(params)), spec.make_callbacks(params)
+    return TinyNet(spec.neuron_factory(params), F, 12, K), spec.make_callbacks(params)
 
 
 CONFIG = TrainConfig(epochs=4, batch_size=10, lr=0.05, neuron_lr=1e-2, time_major_input=True, progress=False,
@@ -158,7 +148,7 @@ class ImageNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body = TinyNet(get_method("sg").neuron_factory({}))
+        self.body = TinyNet(get_method("sg").neuron_factory({}), F, 12, K)
         self.body.fc1 = nn.Linear(3 * 8 * 8, 12)
 
     def forward(self, x):

@@ -4,11 +4,11 @@ import re
 import sys
 
 import torch
-from torch import nn
 
 from asgl.registry import get_method
 from asgl.training import TrainConfig, train
 from asgl.training.records import epoch_line, widths_summary
+from tests.conftest import TinyNet
 
 T, F, K = 3, 6, 3
 LINE = re.compile(r"^\[(?P<label>[^\]]+)\] epoch (?P<epoch>\d+)/3  loss \d+\.\d{4}  train \d+\.\d\d%"
@@ -28,15 +28,6 @@ def test_epoch_line_format():
     assert widths_summary({"loss": 1.0}) == ""
 
 
-class TinyNet(nn.Module):
-    def __init__(self, neuron) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(F, 8), neuron(), nn.Linear(8, K)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x)))
-
-
 def run(tmp_path, config: TrainConfig):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
@@ -44,7 +35,7 @@ def run(tmp_path, config: TrainConfig):
     x = torch.randn(30, T, F, generator=g) + y[:, None, None]
     spec = get_method("asgl")
     params = spec.resolve_params({"width": 1.0, "p": 0.3, "backend": "autograd"})
-    return train(TinyNet(spec.neuron_factory(params)), (x[:20], y[:20]), (x[20:], y[20:]), config, tmp_path,
+    return train(TinyNet(spec.neuron_factory(params), F, 8, K), (x[:20], y[:20]), (x[20:], y[20:]), config, tmp_path,
                  spec.make_callbacks(params))
 
 

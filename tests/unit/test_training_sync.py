@@ -10,6 +10,7 @@ from torch import nn
 
 from asgl.registry import get_method
 from asgl.training import TrainConfig, train
+from tests.conftest import TinyNet
 
 T, F, K = 3, 6, 3
 CONVERSIONS = ("item", "__float__", "__bool__", "__int__", "tolist")
@@ -43,15 +44,6 @@ class PlainNet(nn.Module):
         return self.body(x)
 
 
-class SpikingNet(nn.Module):
-    def __init__(self, neuron) -> None:
-        super().__init__()
-        self.fc1, self.neuron, self.fc2 = nn.Linear(F, 8), neuron(), nn.Linear(8, K)
-
-    def forward(self, x):
-        return self.fc2(self.neuron(self.fc1(x)))
-
-
 def data(n_train: int):
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, K, (n_train + 10,), generator=g)
@@ -68,7 +60,7 @@ def spiking():
     torch.manual_seed(0)
     spec = get_method("asgl")
     params = spec.resolve_params({"width": 1.0, "p": 0.3, "backend": "autograd"})
-    return SpikingNet(spec.neuron_factory(params)), spec.make_callbacks(params)
+    return TinyNet(spec.neuron_factory(params), F, 8, K), spec.make_callbacks(params)
 
 
 def conversions(monkeypatch, tmp_path: Path, build, n_train: int) -> list[str]:
