@@ -99,7 +99,7 @@ def test_unknown_method_or_dataset_is_named(case, tmp_path, capsys):
             registry.get_spec("cifar11")
     elif case == "method-cli":  # a run list naming a method nobody registered
         params = yaml.safe_load((REPO / "profiles" / "embedded.yaml").read_text())
-        params["run"]["methods"].append("asgll")
+        params["run"]["methods"]["asgll"] = "asgl/methods.py"
         params["methods"]["asgll"] = {}
         with pytest.raises(ParamsError, match=r"methods\.asgll.*'asgll'"):
             validate(params)
