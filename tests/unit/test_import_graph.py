@@ -87,6 +87,15 @@ def test_the_executors_form_no_circle():
     assert not [c for c in circles(graph) if executors & set(c)]
 
 
+def test_the_layers_point_one_way():
+    """``pipelines → baselines → asgl``: the core imports neither, the baselines do not import the pipelines."""
+    graph = import_graph()
+    upward = [(a, b) for a, targets in graph.items() for b in targets
+              if (a.startswith("asgl") and b.startswith(("baselines", "pipelines")))
+              or (a.startswith("baselines") and b.startswith("pipelines"))]
+    assert upward == []
+
+
 def test_no_import_circle_anywhere():
     assert circles(import_graph()) == []
 
