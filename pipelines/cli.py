@@ -41,8 +41,9 @@ METHOD is one of:
 
 The method trains on run.datasets at run.seeds with each dataset's train block (the table's budget), into
 <results_dir>/compare/<method>/ (--results to change it), then is compared per dataset with the reference
-runs (<results_dir>/runs.csv): accuracy with its 95 % CI, the paired difference against ASGL and SG over the
-same seeds with its CI and a verdict (better / no different / worse at 95 %), firing rate and energy.
+runs (<results_dir>/runs.json): accuracy with its 95 % interval over seeds and test samples, the difference
+against ASGL and SG paired on seeds and test samples with its interval, the probability of outperforming and a
+verdict (better / no different at n = … / worse, at 95 %), firing rate and energy.
 Its parameters come from methods.<name> of params.yaml if present, else from the method's defaults.
 
 Quick check (minutes, not the table's budget):
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="epochs per run instead of each dataset's budget")
     p.add_argument("--workers", type=int, default=None, help="parallel runs instead of run.workers")
     p.add_argument("--results", default=None, help="output folder (default: <results_dir>/compare/<method>)")
-    p.add_argument("--reference", default=None, help="reference runs (default: <results_dir>/runs.csv)")
+    p.add_argument("--reference", default=None, help="reference results folder or runs.json (default: <results_dir>)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("table", parents=[common], help="print the current tables",

@@ -3,13 +3,14 @@
 The method is trained with the table's own machinery (:mod:`pipelines.train`: the same run settings, run
 identity, trainer and executor), on the datasets, seeds and budgets of the active ``params.yaml``, into its
 own results folder (``<results_dir>/compare/<method>/``, never the table's). It is then compared, per
-dataset, with the committed reference runs (``<results_dir>/runs.csv``, one row per run with ``dataset``,
-``method``, ``seed``, ``width_init``, ``accuracy`` (percent), ``firing_rate``, ``energy_uj``):
+dataset, with the committed reference runs (``<results_dir>/runs.json``: every run's record and per-sample
+test predictions):
 
-* accuracy: mean over seeds with its 95 % CI (:func:`pipelines.stats.mean_ci`);
-* paired difference against ASGL and against SG at their main-table widths, over the seeds both have
-  (``d_s = acc_new(s) − acc_ref(s)``, :func:`pipelines.stats.paired_ci`), and a verdict at 95 %:
-  ``better`` / ``no different`` / ``worse`` (:func:`pipelines.stats.verdict`);
+* accuracy: mean over seeds with its 95 % interval over seeds and test samples
+  (:func:`pipelines.stats.accuracy_interval`);
+* the difference against ASGL and against SG at their main-table widths, paired on the seeds both have and on
+  the test samples (:func:`pipelines.stats.difference_interval`), the probability of outperforming, and a
+  verdict at 95 %: ``better`` / ``no different at n = …`` / ``worse`` (:func:`pipelines.stats.verdict`);
 * mean firing rate and energy per sample (µJ), with the references' alongside.
 
 With ``sweep``, every width of ``sweep.widths`` is trained and compared with ASGL and SG at that width.
@@ -20,7 +21,6 @@ were trained at the table's budget, so such a comparison checks that a method ru
 from __future__ import annotations
 
 import copy
-import csv
 import math
 import sys
 import time
@@ -28,12 +28,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from asgl.errors import UserError
+from asgl.metrics import prediction_codes
 from pipelines.params import ParamsError, main_widths, results_dir
-from pipelines.stats import Interval, mean_ci, paired_ci, verdict
+from pipelines.records import Runs, load_runs
+from pipelines.stats import accuracy_interval, difference_interval, mean_ci, verdict
 
 REFERENCES = ("asgl", "sg")
-REFERENCE_COLUMNS = ("dataset", "method", "seed", "width_init", "accuracy", "firing_rate", "energy_uj")
 
 
 class CompareError(ValueError, UserError):
@@ -86,75 +89,66 @@ def budget(params: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, Any
             "table_epochs": full, "table_seeds": list(table["run"]["seeds"]), "cut_down": cut}
 
 
-def _float(value: str) -> float:
+def read_reference(path: Path) -> Runs:
+    """The reference runs (a results folder, or its ``runs.json`` / ``runs.csv``) with their predictions."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+        return load_runs(path)
+    except UserError as exc:
+        raise CompareError(f"{exc}; run `make benchmark` (or `dvc repro`) to produce them, or pass --reference"
+                           ) from None
 
 
-def read_reference(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``runs.csv`` with the columns of :data:`REFERENCE_COLUMNS` (numbers parsed)."""
-    if not path.is_file():
-        raise CompareError(f"{path}: reference results not found; run `make benchmark` (or `dvc repro`) to "
-                           "produce them, or pass --reference FILE")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CompareError(f"{path}: missing column(s) {missing}; regenerate it with `make benchmark`")
-        return [{"dataset": r["dataset"], "method": r["method"], "seed": int(float(r["seed"])),
-                 "width": _float(r["width_init"]), "accuracy": _float(r["accuracy"]),
-                 "firing_rate": _float(r["firing_rate"]), "energy_uj": _float(r["energy_uj"])} for r in reader]
+def _correct(record: Mapping[str, Any], truth: np.ndarray) -> np.ndarray:
+    return (prediction_codes.decode(record["test_predictions"]) == truth).astype(np.float64)
 
 
-def _select(rows: Sequence[Mapping[str, Any]], dataset: str, method: str, width: float) -> dict[int, dict]:
-    return {r["seed"]: r for r in rows
-            if r["dataset"] == dataset and r["method"] == method and math.isclose(r["width"], width)}
-
-
-def _interval(iv: Interval) -> dict[str, float | int | None]:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in iv.as_dict().items()}
-
-
-def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mapping[int, Mapping[str, Any]]]
-                 ) -> dict[str, Any]:
-    """One dataset (× width): the new method's per-seed rows against each reference's per-seed rows."""
-    acc = {s: r["accuracy"] for s, r in new.items()}
+def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mapping[int, Mapping[str, Any]]],
+                 truth: np.ndarray) -> dict[str, Any]:
+    """One dataset (× width): the new method's runs (by seed) against each reference's runs, paired on the
+    seeds both have and on the test samples (:func:`pipelines.stats.difference_interval`)."""
+    seeds = sorted(new)
     cell: dict[str, Any] = {
-        "seeds": sorted(acc), "accuracy_per_seed": {str(s): acc[s] for s in sorted(acc)},
-        "accuracy": _interval(mean_ci(acc.values())),
-        "firing_rate": _interval(mean_ci(r["firing_rate"] for r in new.values())),
-        "energy_uj": _interval(mean_ci(r["energy_uj"] for r in new.values())), "against": {}}
+        "seeds": seeds, "accuracy_per_seed": {str(s): new[s]["accuracy"] for s in seeds},
+        "accuracy": accuracy_interval(np.stack([_correct(new[s], truth) for s in seeds])).as_dict(),
+        "firing_rate": mean_ci(r.get("firing_rate") for r in new.values()).as_dict(),
+        "energy_uj": mean_ci(r.get("energy_uj") for r in new.values()).as_dict(), "against": {}}
     for name, rows in refs.items():
-        ref_acc = {s: r["accuracy"] for s, r in rows.items()}
-        diff = paired_ci(acc, ref_acc)
-        cell["against"][name] = {
-            "paired_seeds": sorted(set(acc) & set(ref_acc)),
-            "accuracy": _interval(mean_ci(ref_acc.values())),
-            "difference": _interval(diff), "verdict": verdict(diff),
-            "firing_rate": _interval(mean_ci(r["firing_rate"] for r in rows.values())),
-            "energy_uj": _interval(mean_ci(r["energy_uj"] for r in rows.values()))}
+        shared = sorted(set(new) & set(rows))
+        entry: dict[str, Any] = {"paired_seeds": shared}
+        if rows:
+            entry["accuracy"] = accuracy_interval(np.stack([_correct(rows[s], truth) for s in sorted(rows)])).as_dict()
+            entry["firing_rate"] = mean_ci(r.get("firing_rate") for r in rows.values()).as_dict()
+            entry["energy_uj"] = mean_ci(r.get("energy_uj") for r in rows.values()).as_dict()
+        if shared:
+            diff = difference_interval(np.stack([_correct(new[s], truth) for s in shared]),
+                                       np.stack([_correct(rows[s], truth) for s in shared]))
+            entry.update(difference=diff.as_dict(), verdict=verdict(diff), p_better=diff.p_better)
+        cell["against"][name] = entry
     return cell
 
 
-def compare_records(records: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]],
-                    ref_widths: Mapping[str, float]) -> list[dict[str, Any]]:
+def compare_records(records: Sequence[Mapping[str, Any]], reference: Runs, ref_widths: Mapping[str, float]
+                    ) -> list[dict[str, Any]]:
     """One entry per (dataset, width) of ``records`` (run records of :func:`pipelines.train.run_one`).
 
     A record with ``main_width`` true (the method's configured width) is compared with each reference at its
-    main-table width (``ref_widths``); a sweep width with each reference at that same width.
+    main-table width (``ref_widths``); a sweep width with each reference at that same width. The new runs must
+    be on the reference's prepared data (same sha256: same test samples in the same order).
     """
-    by_cell: dict[tuple[str, float, bool], dict[int, dict]] = {}
+    by_cell: dict[tuple[str, float, bool], dict[int, Mapping[str, Any]]] = {}
     for r in records:
-        row = {"accuracy": float(r["accuracy"]), "firing_rate": _num(r.get("firing_rate")),
-               "energy_uj": _num(r.get("energy_uj"))}
+        labels = reference.labels.get(r["dataset"])
+        if labels is None or labels["data_sha256"] != r.get("data_sha256"):
+            raise CompareError(f"{reference.source}: no runs on the prepared {r['dataset']} data this run used "
+                               f"(sha256 {str(r.get('data_sha256'))[:12]}…); rerun `make benchmark` first")
         key = (r["dataset"], float(r["width_init"]), bool(r.get("main_width", True)))
-        by_cell.setdefault(key, {})[int(r["seed"])] = row
+        by_cell.setdefault(key, {})[int(r["seed"])] = r
     out = []
     for (dataset, width, is_main), new in sorted(by_cell.items(), key=lambda kv: (kv[0][0], not kv[0][2], kv[0][1])):
-        refs = {m: _select(reference, dataset, m, ref_widths[m] if is_main else width) for m in ref_widths}
-        out.append({"dataset": dataset, "width": width, "main": is_main, **compare_cell(new, refs)})
+        truth = prediction_codes.decode(reference.labels[dataset]["test_labels"])
+        refs = {m: {k[3]: rec for k, rec in reference.records.items() if k[0] == dataset and k[1] == m
+                    and math.isclose(k[2], ref_widths[m] if is_main else width)} for m in ref_widths}
+        out.append({"dataset": dataset, "width": width, "main": is_main, **compare_cell(new, refs, truth)})
     return out
 
 
@@ -187,7 +181,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         cells += [_fmt(row["firing_rate"], 3), _fmt(row["energy_uj"], 3)]
         lines.append("| " + " | ".join(cells) + " |")
     b = report["budget"]
-    lines += ["", f"Mean ± 95 % CI over seeds {b['seeds']} (n); Δ = paired per-seed difference with its 95 % CI; "
+    lines += ["", f"Mean ± 95 % interval over seeds {b['seeds']} (n) and the test samples; Δ = difference paired on "
+              "seeds and test samples with its 95 % interval; "
               "verdict at 95 %. References: " + ", ".join(f"{m} at width {w:g}"
                                                           for m, w in report["reference_widths"].items())
               + f", from `{report['reference']}`."]
@@ -229,7 +224,7 @@ def compare(table_params: Mapping[str, Any], method: str, source: str, *, result
 
     params = compare_params(table_params, method, source, **cut)
     results = Path(results) if results is not None else results_dir(table_params) / "compare" / method
-    reference = Path(reference) if reference is not None else results_dir(table_params) / "runs.csv"
+    reference = Path(reference) if reference is not None else results_dir(table_params)
     ref_rows = read_reference(reference)
     spec = load_method(method, source)
     spec.resolve_params(params["methods"][method])

@@ -1,20 +1,18 @@
-"""Stage ``evaluate``: collect every run record, aggregate over seeds with 95 % CIs, write ``runs.csv`` and
-``metrics.json``.
+"""Stage ``evaluate``: collect every run record, check each against its own predictions, and compute every
+interval the tables print.
 
-Per-run evaluation (test accuracy, throughput, firing rates, synaptic operations) happens at the end of each
-training run, in the same process, because every DVC stage is a new Python process that imports torch
-(≈ 3 s) and a stage per run would spend most of the CPU budget starting up (see docs/pipeline.md). This
-stage turns those records into the suite's metrics (:mod:`pipelines.stats` for the intervals):
+Per-run evaluation (test accuracy and predictions, throughput, firing rates, synaptic operations) happens at
+the end of each training run, in the same process (docs/pipeline.md). This stage turns those records into:
 
-* ``runs.csv`` — one row per run (:data:`pipelines.records.RUN_FIELDS`);
-* ``metrics.json`` —
-  ``main.<dataset>.<method>``: at the method's configured width, accuracy mean, 95 % CI half-width and n
-  over ``run.seeds``, the per-seed accuracies, the mean of the other metrics, and the paired difference to
-  ASGL and to SG (same seeds);
-  ``robustness.<dataset>.<method>.<width>``: accuracy mean, CI, n;
-  ``paired.<dataset>.<width>``: ASGL − SG paired over seeds, with its CI and verdict;
-  ``degradation.<dataset>.<method>``: accuracy at the narrowest minus the widest width, paired over seeds;
-  ``linear.<dataset>``: the logistic-regression reference accuracy.
+* ``runs.json`` — every run's whole record (:data:`pipelines.records.RUN_RECORD`) and each dataset's test
+  labels in the prepared data's order, with that data's sha256; ``runs.csv`` — the scalar fields;
+* ``statistics.json`` — every interval (:mod:`pipelines.stats`: seeds and test samples, paired on both):
+  ``main.<dataset>.<method>``: accuracy at the method's configured width, the means of the other fields, the
+  best-epoch accuracy, and the paired differences to ASGL, to SG and to logistic regression;
+  ``robustness.<dataset>.<method>.<width>``; ``paired.<dataset>.<width>`` (ASGL − SG);
+  ``degradation.<dataset>.<method>`` (narrowest minus widest width); ``linear.<dataset>``;
+* ``metrics.json`` — the headline figures DVC shows and diffs (``dvc metrics show``): accuracy per dataset ×
+  method at its configured width and ASGL − SG at the widest width.
 """
 
 from __future__ import annotations
@@ -23,132 +21,233 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
+from asgl.errors import UserError
 from asgl.io import atomic_write_json, atomic_write_text
-from pipelines.params import ParamsError, all_methods, load_params, main_widths, results_dir
-from pipelines.records import RUN_FIELDS, linear_record_path, stage_record_path
-from pipelines.stats import Interval, mean_ci, paired_ci, verdict
+from asgl.metrics import prediction_codes
+from pipelines.entry import run_main
+from pipelines.params import all_methods, data_root, load_params, main_widths, results_dir
+from pipelines.records import (
+    Runs,
+    key_text,
+    linear_record_path,
+    run_key,
+    runs_document,
+    stage_record_path,
+)
+from pipelines.stats import Interval, accuracy_interval, difference_interval, mean_ci
 
 MEAN_FIELDS = ("train_throughput", "inference_throughput", "firing_rate", "activation_sparsity",
                "synops_effective", "acs", "macs", "energy_uj", "strict_acs", "strict_macs", "strict_energy_uj",
-               "parameters", "peak_memory_bytes", "train_accuracy")
+               "parameters", "peak_memory_bytes", "train_accuracy", "train_seconds")
 PAIR_AGAINST = ("asgl", "sg")
 
 
-def collect_records(results: Path, methods: list[str], datasets: list[str]) -> pd.DataFrame:
-    """Read every ``<results>/train/<method>.json`` (rows of ``datasets`` only); a missing one is an error."""
+def collect_records(results: Path, methods: list[str], datasets: list[str]) -> list[dict[str, Any]]:
+    """Every record of ``<results>/train/<method>.json`` for ``datasets``; a missing or corrupt file is named."""
     rows: list[dict[str, Any]] = []
     for method in methods:
         path = stage_record_path(results, method)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: missing; run `dvc repro train@{method}` first")
+            raise UserError(f"{path}: missing; run `dvc repro train@{method}` first")
         try:
             rows.extend(r for r in json.loads(path.read_text(encoding="utf-8")) if r["dataset"] in datasets)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); rerun `dvc repro -f train@{method}`") from None
-    frame = pd.DataFrame(rows)
-    for name in RUN_FIELDS:
-        if name not in frame.columns:
-            frame[name] = None
-    return frame[list(RUN_FIELDS)]
+        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise UserError(f"{path}: not a list of run records ({exc}); rerun `dvc repro -f train@{method}`"
+                            ) from None
+    return rows
 
 
-def collect_linear(results: Path, datasets: list[str]) -> dict[str, float]:
-    """The logistic-regression accuracy per dataset (datasets without a record are left out)."""
+def test_labels(root: Path, datasets: list[str]) -> dict[str, dict[str, str]]:
+    """Per dataset: the prepared data's sha256 and its test labels, encoded like predictions."""
+    from asgl.data import load_prepared
+
+    out = {}
+    for dataset in datasets:
+        data = load_prepared(root, dataset)
+        out[dataset] = {"data_sha256": str(data.manifest.get("tensor_sha256")),
+                        "test_labels": prediction_codes.encode(data.test_y.numpy())}
+    return out
+
+
+def check_runs(runs: Runs) -> None:
+    """Refuse a record whose data digest is not its dataset's, whose predictions have the wrong length, or
+    whose accuracy is not what its predictions score (to 1e-6 points)."""
+    for key, record in runs.records.items():
+        where = f"{runs.source}: {key_text(key)}"
+        labels = runs.labels.get(key[0])
+        if labels is None:
+            raise UserError(f"{where}: no test labels for dataset {key[0]!r}; regenerate with `dvc repro evaluate`")
+        if record.get("data_sha256") != labels["data_sha256"]:
+            raise UserError(f"{where}: trained on prepared data {str(record.get('data_sha256'))[:12]}…, but the "
+                            f"labels are of {labels['data_sha256'][:12]}…; retrain (`dvc repro`)")
+        predicted = prediction_codes.decode(record.get("test_predictions") or "")
+        truth = prediction_codes.decode(labels["test_labels"])
+        if predicted.shape != truth.shape:
+            raise UserError(f"{where}: {predicted.size} predictions for {truth.size} test samples")
+        scored = 100.0 * float((predicted == truth).mean())
+        if abs(scored - float(record["accuracy"])) > 1e-6:
+            raise UserError(f"{where}: records accuracy {record['accuracy']:.4f} % but its predictions score "
+                            f"{scored:.4f} %; the record was altered or mixed up")
+
+
+def correct_matrix(runs: Runs, keys: list[tuple[str, str, float, int]]) -> np.ndarray:
+    """``[len(keys), N]`` 0/1: run ``k`` got test sample ``i`` right."""
+    if not keys:
+        return np.zeros((0, 1))
+    truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
+    return np.stack([(prediction_codes.decode(runs.records[k]["test_predictions"]) == truth).astype(np.float64)
+                     for k in keys])
+
+
+def cell(runs: Runs, dataset: str, method: str, width: float) -> dict[int, tuple[str, str, float, int]]:
+    """``{seed: key}`` of one (dataset, method, width) cell."""
+    return {k[3]: k for k in runs.records if k[0] == dataset and k[1] == method and k[2] == width}
+
+
+def paired(runs: Runs, a: Mapping[int, tuple], b: Mapping[int, tuple]) -> Interval:
+    """``A − B`` paired on the seeds both cells have and on the test samples."""
+    seeds = sorted(set(a) & set(b))
+    return difference_interval(correct_matrix(runs, [a[s] for s in seeds]),
+                               correct_matrix(runs, [b[s] for s in seeds]))
+
+
+def _mean_fields(runs: Runs, keys: list[tuple]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name in MEAN_FIELDS:
+        values = [runs.records[k].get(name) for k in keys]
+        values = [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        out[name] = sum(values) / len(values) if values else None
+    return out
+
+
+def _linear_vs(runs: Runs, keys: list[tuple], linear: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A cell minus logistic regression, paired on test samples (the reference has one deterministic fit)."""
+    if not linear or not linear.get("test_predictions") or not keys:
+        return None
+    truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
+    ref = (prediction_codes.decode(linear["test_predictions"]) == truth).astype(np.float64)
+    if ref.shape != truth.shape:
+        return None
+    mine = correct_matrix(runs, keys)
+    return difference_interval(mine, np.broadcast_to(ref, mine.shape)).as_dict()
+
+
+def aggregate(runs: Runs, widths: Mapping[str, float], linear: Mapping[str, Mapping[str, Any]] | None = None
+              ) -> dict[str, Any]:
+    """Every interval of the tables (see the module docstring); ``widths[method]`` is its configured width."""
+    linear = dict(linear or {})
+    summary: dict[str, Any] = {"main": {}, "robustness": {}, "paired": {}, "degradation": {}, "linear": {}}
+    datasets = sorted({k[0] for k in runs.records})
+    for dataset in datasets:
+        ref = linear.get(dataset)
+        if ref is not None:
+            truth = prediction_codes.decode(runs.labels[dataset]["test_labels"])
+            entry = {"accuracy": float(ref["accuracy"])}
+            if ref.get("test_predictions"):
+                predicted = prediction_codes.decode(ref["test_predictions"])
+                entry["interval"] = accuracy_interval((predicted == truth)[None].astype(np.float64)).as_dict()
+            summary["linear"][dataset] = entry
+        methods = sorted({k[1] for k in runs.records if k[0] == dataset})
+        for method in methods:
+            all_widths = sorted({k[2] for k in runs.records if k[0] == dataset and k[1] == method})
+            width = widths.get(method, all_widths[0])
+            main = cell(runs, dataset, method, width)
+            if main:
+                keys = [main[s] for s in sorted(main)]
+                entry: dict[str, Any] = {
+                    "width": width, "seeds": sorted(main),
+                    "accuracy": accuracy_interval(correct_matrix(runs, keys)).as_dict(),
+                    "best_accuracy": mean_ci(runs.records[k].get("best_accuracy") for k in keys).as_dict(),
+                    "backend": sorted({str(runs.records[k].get("backend")) for k in keys}),
+                    **_mean_fields(runs, keys)}
+                for other in PAIR_AGAINST:
+                    partner = cell(runs, dataset, other, widths.get(other, 1.0))
+                    if other != method and set(partner) & set(main):
+                        entry[f"minus_{other}"] = paired(runs, main, partner).as_dict()
+                entry["minus_linear"] = _linear_vs(runs, keys, ref)
+                summary["main"].setdefault(dataset, {})[method] = entry
+            for w in all_widths:
+                keys = [k for _, k in sorted(cell(runs, dataset, method, w).items())]
+                summary["robustness"].setdefault(dataset, {}).setdefault(method, {})[f"{w:g}"] = (
+                    accuracy_interval(correct_matrix(runs, keys)).as_dict())
+            if len(all_widths) > 1:
+                low, high = all_widths[0], all_widths[-1]
+                summary["degradation"].setdefault(dataset, {})[method] = {
+                    "from_width": low, "to_width": high,
+                    **paired(runs, cell(runs, dataset, method, low), cell(runs, dataset, method, high)).as_dict()}
+        if "asgl" in methods and "sg" in methods:
+            shared = sorted({k[2] for k in runs.records if k[0] == dataset and k[1] == "asgl"}
+                            & {k[2] for k in runs.records if k[0] == dataset and k[1] == "sg"})
+            for w in shared:
+                summary["paired"].setdefault(dataset, {})[f"{w:g}"] = paired(
+                    runs, cell(runs, dataset, "asgl", w), cell(runs, dataset, "sg", w)).as_dict()
+    return summary
+
+
+def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The few dozen figures ``dvc metrics show`` prints: accuracy (mean, half-width) per dataset × method at
+    its configured width, and ASGL − SG at the widest width with its verdict."""
+    out: dict[str, Any] = {}
+    for dataset, by_method in summary.get("main", {}).items():
+        out[dataset] = {m: {"accuracy": round(e["accuracy"]["mean"], 2), "ci95": round(e["accuracy"]["half"], 2)}
+                        for m, e in sorted(by_method.items())}
+        widths = summary.get("paired", {}).get(dataset, {})
+        if widths:
+            widest = max(widths, key=float)
+            d = widths[widest]
+            out[dataset][f"asgl_minus_sg_w{widest}"] = {"mean": round(d["mean"], 2), "ci95": round(d["half"], 2),
+                                                        "verdict": d["verdict"]}
+    return out
+
+
+def collect_linear(results: Path, datasets: list[str]) -> dict[str, dict[str, Any]]:
+    """The logistic-regression record per dataset (datasets without one are left out)."""
     out = {}
     for dataset in datasets:
         path = linear_record_path(results, dataset)
         if path.exists():
-            out[dataset] = float(json.loads(path.read_text(encoding="utf-8"))["accuracy"])
+            try:
+                out[dataset] = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}: not valid JSON ({exc}); rerun `dvc repro -f linear`") from None
     return out
 
 
-def by_seed(rows: pd.DataFrame) -> dict[int, float]:
-    """``{seed: accuracy}`` of the rows of one cell."""
-    return {int(s): float(a) for s, a in zip(rows["seed"], rows["accuracy"], strict=True)}
-
-
-def finite(value: float) -> float | None:
-    """``value``, or None where it is nan (JSON has no nan)."""
-    return None if value is None or math.isnan(value) else float(value)
-
-
-def interval_entry(interval: Interval) -> dict[str, Any]:
-    """An interval as JSON-ready numbers, with its verdict when it is a difference."""
-    return {"mean": finite(interval.mean), "ci95": finite(interval.half), "n": interval.n,
-            "verdict": verdict(interval)}
-
-
-def _main_cell(runs: pd.DataFrame, dataset: str, method: str, width: float) -> pd.DataFrame:
-    rows = runs[(runs["dataset"] == dataset) & (runs["method"] == method)]
-    return rows[rows["width_init"] == width]
-
-
-def aggregate(runs: pd.DataFrame, widths: dict[str, float], linear: dict[str, float] | None = None
-              ) -> dict[str, Any]:
-    """Summaries for ``metrics.json`` from the run table; ``widths[method]`` is its configured width."""
-    summary: dict[str, Any] = {"main": {}, "robustness": {}, "paired": {}, "degradation": {},
-                               "linear": dict(linear or {})}
-    for (dataset, method), group in runs.groupby(["dataset", "method"], sort=True):
-        main = group[group["width_init"] == widths.get(method, group["width_init"].iloc[0])]
-        if len(main):
-            acc = mean_ci(main["accuracy"])
-            entry: dict[str, Any] = {"accuracy_mean": acc.mean, "accuracy_ci95": finite(acc.half), "seeds": acc.n,
-                                     "accuracy_by_seed": by_seed(main), "width": float(main["width_init"].iloc[0])}
-            for name in MEAN_FIELDS:
-                numeric = pd.to_numeric(main[name], errors="coerce")
-                entry[name] = None if numeric.isna().all() else float(numeric.mean())
-            for other in PAIR_AGAINST:
-                partner = _main_cell(runs, dataset, other, widths.get(other, 1.0))
-                if other != method and len(partner):
-                    entry[f"minus_{other}"] = interval_entry(paired_ci(by_seed(main), by_seed(partner)))
-            summary["main"].setdefault(dataset, {})[method] = entry
-        cells = {float(w): rows for w, rows in group.groupby("width_init")}
-        for width, rows in cells.items():
-            acc = mean_ci(rows["accuracy"])
-            summary["robustness"].setdefault(dataset, {}).setdefault(method, {})[f"{width:g}"] = {
-                "accuracy_mean": acc.mean, "accuracy_ci95": finite(acc.half), "seeds": acc.n}
-        if len(cells) > 1:
-            low, high = min(cells), max(cells)
-            summary["degradation"].setdefault(dataset, {})[method] = {
-                "from_width": low, "to_width": high,
-                **interval_entry(paired_ci(by_seed(cells[low]), by_seed(cells[high])))}
-    for dataset, group in runs[runs["method"].isin(PAIR_AGAINST)].groupby("dataset"):
-        asgl, sg = group[group["method"] == "asgl"], group[group["method"] == "sg"]
-        for width in sorted(set(asgl["width_init"]) & set(sg["width_init"])):
-            diff = paired_ci(by_seed(asgl[asgl["width_init"] == width]), by_seed(sg[sg["width_init"] == width]))
-            summary["paired"].setdefault(dataset, {})[f"{width:g}"] = interval_entry(diff)
-    return summary
-
-
 def evaluate(params: dict[str, Any], results: Path | None = None) -> dict[str, Any]:
-    """Collect, aggregate and write; returns the ``metrics.json`` content."""
+    """Collect, check, aggregate and write; returns the ``statistics.json`` content."""
     results = results_dir(params) if results is None else results
     datasets = params["run"]["datasets"]
-    runs = collect_records(results, all_methods(params), datasets)
+    records = collect_records(results, all_methods(params), datasets)
+    labels = test_labels(data_root(params), sorted({r["dataset"] for r in records}))
+    document = runs_document(records, labels)
+    runs = Runs({run_key(r): r for r in document["runs"]}, labels, results / "runs.json")
+    check_runs(runs)
     summary = aggregate(runs, main_widths(params), collect_linear(results, datasets))
-    atomic_write_text(results / "runs.csv", runs.to_csv(index=False))
-    atomic_write_json(results / "metrics.json", summary)
+    atomic_write_json(results / "runs.json", document)
+    atomic_write_text(results / "runs.csv", runs.frame().to_csv(index=False))
+    atomic_write_json(results / "statistics.json", summary)
+    atomic_write_json(results / "metrics.json", headline(summary))
     return summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Aggregate the run records into <results_dir>/metrics.json.")
+    parser = argparse.ArgumentParser(description="Check every run record against its predictions and write "
+                                                 "<results_dir>/runs.{json,csv}, statistics.json and metrics.json.")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    try:
-        params = load_params(args.params)
-        evaluate(params)
-    except (ParamsError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = results_dir(params)
-    print(f"wrote {out / 'runs.csv'} and {out / 'metrics.json'}")
-    return 0
+    return run_main(lambda: _evaluate_and_report(args.params))
+
+
+def _evaluate_and_report(params_file: str) -> None:
+    params = load_params(params_file)
+    evaluate(params)
+    print(f"wrote {results_dir(params) / 'runs.json'}, runs.csv, statistics.json and metrics.json")
 
 
 if __name__ == "__main__":

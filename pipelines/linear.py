@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asgl.io import atomic_write_json
+from asgl.metrics import prediction_codes
 from pipelines.entry import run_main
 from pipelines.params import data_root, load_params, results_dir
 from pipelines.records import linear_record_path
@@ -29,7 +30,8 @@ MAX_ITER = 500
 
 
 def fit_logistic(train_x, train_y, test_x, test_y, c: float = C, max_iter: int = MAX_ITER) -> dict[str, float]:
-    """Train/test accuracy (%) of L2 logistic regression on flattened, standardised features."""
+    """Train/test accuracy (%) of L2 logistic regression on flattened, standardised features, and every test
+    sample's predicted class (``test_predictions``, :mod:`asgl.metrics.prediction_codes`)."""
     import torch
 
     xtr = train_x.reshape(len(train_x), -1).double()
@@ -52,8 +54,10 @@ def fit_logistic(train_x, train_y, test_x, test_y, c: float = C, max_iter: int =
     optimiser.step(closure)
     with torch.no_grad():
         train_acc = ((xtr @ weight + bias).argmax(1) == train_y).double().mean().item()
-        test_acc = ((xte @ weight + bias).argmax(1) == test_y).double().mean().item()
-    return {"train_accuracy": 100.0 * train_acc, "accuracy": 100.0 * test_acc}
+        predicted = (xte @ weight + bias).argmax(1)
+        test_acc = (predicted == test_y).double().mean().item()
+    return {"train_accuracy": 100.0 * train_acc, "accuracy": 100.0 * test_acc,
+            "test_predictions": prediction_codes.encode(predicted.numpy())}
 
 
 def linear_reference(root: Path, dataset: str) -> dict[str, Any]:

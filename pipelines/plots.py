@@ -14,7 +14,6 @@ them without matplotlib.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -51,27 +50,28 @@ def _history(run_dir: str) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
-def accuracy_vs_width(runs: pd.DataFrame, methods: list[str], out: Path) -> pd.DataFrame:
-    """Plot and return the ``dataset, method, width, accuracy_mean, accuracy_ci95, seeds`` table."""
-    from pipelines.stats import mean_ci
-
-    sweep = runs[runs["method"].isin(methods)]
+def accuracy_vs_width(statistics: dict[str, Any], methods: list[str], out: Path) -> pd.DataFrame:
+    """Plot and return ``dataset, method, width, accuracy_mean, accuracy_low, accuracy_high, seeds``: the
+    robustness intervals evaluate wrote (seeds and test samples)."""
     rows = []
-    for (dataset, method, width), group in sweep.groupby(["dataset", "method", "width_init"]):
-        acc = mean_ci(group["accuracy"])
-        rows.append({"dataset": dataset, "method": method, "width": width, "accuracy_mean": acc.mean,
-                     "accuracy_ci95": 0.0 if acc.n < 2 else acc.half, "seeds": acc.n})
-    data = pd.DataFrame(rows, columns=["dataset", "method", "width", "accuracy_mean", "accuracy_ci95", "seeds"])
+    for dataset, by_method in sorted(statistics.get("robustness", {}).items()):
+        for method in methods:
+            for width, entry in by_method.get(method, {}).items():
+                rows.append({"dataset": dataset, "method": method, "width": float(width),
+                             "accuracy_mean": entry["mean"], "accuracy_low": entry["low"],
+                             "accuracy_high": entry["high"], "seeds": entry["n"]})
+    data = pd.DataFrame(rows, columns=["dataset", "method", "width", "accuracy_mean", "accuracy_low",
+                                       "accuracy_high", "seeds"]).sort_values(["dataset", "method", "width"])
     datasets = sorted(data["dataset"].unique())
-    fig, axes = _figure(len(datasets))
+    fig, axes = _figure(max(1, len(datasets)))
     for ax, dataset in zip(axes, datasets, strict=False):
         for method, group in data[data["dataset"] == dataset].groupby("method"):
-            ax.errorbar(group["width"], group["accuracy_mean"], yerr=group["accuracy_ci95"], marker="o",
-                        capsize=3, label=method)
+            err = [group["accuracy_mean"] - group["accuracy_low"], group["accuracy_high"] - group["accuracy_mean"]]
+            ax.errorbar(group["width"], group["accuracy_mean"], yerr=err, marker="o", capsize=3, label=method)
         ax.set_xscale("log")
         ax.set_title(dataset)
         ax.set_xlabel("surrogate width w (initial)")
-        ax.set_ylabel("test accuracy % (95 % CI)")
+        ax.set_ylabel("test accuracy % (95 % CI: seeds, test set)")
         ax.legend()
     for ax in axes[len(datasets):]:
         ax.set_visible(False)
@@ -80,44 +80,48 @@ def accuracy_vs_width(runs: pd.DataFrame, methods: list[str], out: Path) -> pd.D
 
 
 def learned_width(runs: pd.DataFrame, out: Path) -> pd.DataFrame:
-    """Width per layer over epochs for ASGL runs (seed 0 of each dataset × initial width)."""
+    """ASGL's learned width over epochs (mean over its layers), one colour per initial width: the mean over
+    seeds as a line, the seeds' range as a band."""
     rows = []
-    for _, run in runs[(runs["method"] == "asgl") & (runs["seed"] == runs["seed"].min())].iterrows():
+    for _, run in runs[runs["method"] == "asgl"].iterrows():
         history = _history(run["run_dir"])
         if history is None:
             continue
-        for column in (c for c in history.columns if c.startswith("width/")):
-            for epoch, value in zip(history["epoch"], history[column], strict=True):
-                rows.append({"dataset": run["dataset"], "width_init": run["width_init"],
-                             "layer": column.removeprefix("width/"), "epoch": epoch, "width": value})
-    data = pd.DataFrame(rows, columns=["dataset", "width_init", "layer", "epoch", "width"])
+        columns = [c for c in history.columns if c.startswith("width/")]
+        if not columns:
+            continue
+        for epoch, value in zip(history["epoch"], history[columns].mean(axis=1), strict=True):
+            rows.append({"dataset": run["dataset"], "width_init": run["width_init"], "seed": run["seed"],
+                         "epoch": epoch, "width": value})
+    data = pd.DataFrame(rows, columns=["dataset", "width_init", "seed", "epoch", "width"])
     datasets = sorted(data["dataset"].unique())
     fig, axes = _figure(max(1, len(datasets)))
     for ax, dataset in zip(axes, datasets, strict=False):
-        for (w0, layer), group in data[data["dataset"] == dataset].groupby(["width_init", "layer"]):
-            ax.plot(group["epoch"], group["width"], alpha=0.7, label=f"w0={w0:g} {layer}")
+        for w0, group in data[data["dataset"] == dataset].groupby("width_init"):
+            by_epoch = group.groupby("epoch")["width"]
+            line, = ax.plot(by_epoch.mean().index, by_epoch.mean(), label=f"w₀ = {w0:g}")
+            ax.fill_between(by_epoch.min().index, by_epoch.min(), by_epoch.max(), color=line.get_color(), alpha=0.2)
+            ax.axhline(w0, color=line.get_color(), linestyle=":", linewidth=0.8)
         ax.set_yscale("log")
-        ax.set_title(f"{dataset}: learned width")
+        ax.set_title(f"{dataset}: ASGL's learned width (mean of layers)")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("width w")
+        ax.set_ylabel("width w (dotted: initial)")
+        ax.legend(fontsize=7)
+    for ax in axes[len(datasets):]:
+        ax.set_visible(False)
     _save(fig, out / "learned_width.png")
     return data
 
 
-def firing_rates(runs: pd.DataFrame, main_widths: dict[str, float], out: Path) -> pd.DataFrame:
-    """Mean firing rate per layer, per dataset × method, at the configured width."""
+def firing_rates(records: dict, main_widths: dict[str, float], out: Path) -> pd.DataFrame:
+    """Mean firing rate per layer (the records' ``layers``), per dataset × method, at the configured width."""
     rows = []
-    for _, run in runs.iterrows():
-        if run["width_init"] != main_widths.get(run["method"], run["width_init"]):
+    for key, record in records.items():
+        if key[2] != main_widths.get(key[1], key[2]):
             continue
-        path = Path(run["run_dir"]) / "metrics.json"
-        if not path.exists():
-            continue
-        metrics: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        for key, value in metrics.items():
-            if key.startswith("firing_rate/"):
-                rows.append({"dataset": run["dataset"], "method": run["method"],
-                             "layer": key.removeprefix("firing_rate/"), "firing_rate": value})
+        for layer, state in (record.get("layers") or {}).items():
+            if "firing_rate" in state:
+                rows.append({"dataset": key[0], "method": key[1], "layer": layer, "firing_rate": state["firing_rate"]})
     data = pd.DataFrame(rows, columns=["dataset", "method", "layer", "firing_rate"])
     data = data.groupby(["dataset", "method", "layer"], sort=False, as_index=False)["firing_rate"].mean()
     datasets = sorted(data["dataset"].unique())
@@ -129,6 +133,8 @@ def firing_rates(runs: pd.DataFrame, main_widths: dict[str, float], out: Path) -
         ax.set_xlabel("spiking layer (input → output)")
         ax.set_ylabel("spikes per neuron per step")
         ax.legend(fontsize=7)
+    for ax in axes[len(datasets):]:
+        ax.set_visible(False)
     _save(fig, out / "firing_rate.png")
     return data
 
@@ -169,17 +175,18 @@ def training_curves(runs: pd.DataFrame, main_widths: dict[str, float], out: Path
     return data
 
 
-def make_plots(runs: pd.DataFrame, params: dict[str, Any], results: Path) -> None:
-    """Write every figure and its CSV twin to ``results/plots``."""
+def make_plots(runs, statistics: dict[str, Any], params: dict[str, Any], results: Path) -> None:
+    """Write every figure and its CSV twin to ``results/plots`` (``runs``: :class:`pipelines.records.Runs`)."""
     out = results / "plots"
     methods = all_methods(params)
     widths = main_widths(params)
     sweep_methods = (params.get("sweep") or {}).get("methods", []) or methods
+    frame = runs.frame()
     tables = {
-        "accuracy_vs_width": accuracy_vs_width(runs, sweep_methods, out),
-        "learned_width": learned_width(runs, out),
-        "firing_rate": firing_rates(runs, widths, out),
-        "training_curves": training_curves(runs, widths, out),
+        "accuracy_vs_width": accuracy_vs_width(statistics, sweep_methods, out),
+        "learned_width": learned_width(frame, out),
+        "firing_rate": firing_rates(runs.records, widths, out),
+        "training_curves": training_curves(frame, widths, out),
     }
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))

@@ -172,11 +172,12 @@ def runs_document(records: list[Mapping[str, Any]], labels: Mapping[str, Mapping
 def load_runs(path: Path) -> Runs:
     """Read ``runs.json`` (``path`` is the file or a results folder holding it); one-line errors."""
     path = Path(path)
-    file = path / "runs.json" if path.is_dir() else path
+    file = path if path.suffix in (".json", ".csv") else path / "runs.json"
     if file.name == "runs.csv":
         file = file.with_name("runs.json")
     if not file.exists():
-        raise UserError(f"{file}: missing; a results folder holds runs.json (written by the evaluate stage)")
+        raise UserError(f"{file}: missing; a results folder holds runs.json, written by the evaluate stage "
+                        "(run `dvc repro evaluate`, or `make benchmark`)")
     try:
         doc = json.loads(file.read_text(encoding="utf-8"))
         records = {run_key(r): r for r in doc["runs"]}

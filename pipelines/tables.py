@@ -1,196 +1,230 @@
-"""Stage ``tables``: the comparison tables (Markdown, CSV, LaTeX) and the figures, from ``runs.csv`` and
-``metrics.json``.
+"""Stage ``tables``: the comparison tables (Markdown, CSV, LaTeX), the figures, and the README's results
+text, all from evaluate's ``statistics.json`` (and ``runs.json`` for the figures).
 
 Tables written to ``<results_dir>/tables/``:
 
-* ``main.*`` — per dataset × method at its configured width: accuracy mean ± 95 % CI half-width over the
-  seeds (and n), the paired difference to SG (same seeds) with its CI, firing rate, synaptic operations and
-  energy per sample (pooled spikes counted as accumulates; NeuroBench's strict count beside it),
-  throughput, parameters, and the paper's figure where one is published. Each dataset ends with its
-  ceilings, labelled: the same architecture with ReLU (a method row, family ``reference``) and logistic
-  regression on the flattened features. Embedded sets that are generated are marked *(synthetic)*.
-* ``robustness.*`` — rows: initial surrogate width; per dataset: SG and ASGL accuracy (mean ± CI) and the
-  paired ASGL − SG difference with its CI; the paper's numbers beside them where they exist.
-* ``claim.*`` — the paper's claim set by set: SG's and ASGL's loss from the narrowest to the widest width
-  (paired over seeds) and ASGL − SG at the widest width, each with its CI and verdict.
+* ``main.*`` — per dataset × method at its configured width: accuracy mean ± 95 % half-width (seeds and test
+  samples, :mod:`pipelines.stats`), the paired difference to SG with its verdict and the probability of
+  outperforming, the difference to logistic regression, firing rate, synaptic operations and energy, the
+  backend and throughput, parameters, and a published figure where one was measured at the same width and T.
+  Each dataset ends with its reference rows: the same architecture with ReLU (family ``reference``) and
+  logistic regression. The paper profile adds the best-epoch accuracy (the authors' protocol).
+* ``robustness.*`` — per dataset and width: SG, ASGL and ASGL − SG; long format (one row per dataset × width).
+* ``claim.*`` — the paper's claim set by set: SG's and ASGL's loss across the widths and ASGL − SG at the
+  widest width, each with its interval and verdict.
+* ``published.*`` — every published figure with its kind (paper / authors' repository / later citation) and
+  the width and T it was measured at.
+
+The README's results text (between ``<!-- results:start -->`` and ``<!-- results:end -->``) is
+:func:`pipelines.claims.results_text` of the same statistics; this stage rewrites it when the README exists.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from asgl.errors import UserError
 from asgl.io import atomic_write_text
-from pipelines.params import ParamsError, load_params, main_widths, results_dir
-from pipelines.stats import Interval
+from pipelines.claims import update_readme
+from pipelines.entry import run_main
+from pipelines.params import load_params, main_widths, results_dir
+from pipelines.records import load_runs
+from pipelines.stats import Interval, verdict
 
 REFERENCE_FILE = Path("reference_results.yaml")
+README = Path("README.md")
 LINEAR_LABEL = "Logistic regression (flattened features; reference)"
+KIND_LABEL = {"paper": "paper", "authors-repository": "authors' repository", "later-citation": "later citation"}
 
 
-def _value(entry: dict[str, Any], name: str, fmt: str) -> str:
-    """``entry[name]`` (a mean over seeds from ``metrics.json``) formatted, ``–`` when absent."""
+def interval(entry: Mapping[str, Any] | None) -> Interval:
+    """An interval of ``statistics.json`` (an empty one when absent)."""
+    return Interval.from_dict(entry) if entry else Interval(float("nan"), float("nan"), 0)
+
+
+def _diff(entry: Mapping[str, Any] | None) -> str:
+    """``"+1.30 ± 0.90 (better)"`` for a paired difference, ``–`` when absent."""
+    iv = interval(entry)
+    return "–" if iv.n == 0 else f"{iv.format(signed=True)} ({verdict(iv)})"
+
+
+def _value(entry: Mapping[str, Any], name: str, fmt: str) -> str:
     value = entry.get(name)
     return "–" if value is None else format(value, fmt)
-
-
-def _diff(entry: dict[str, Any] | None) -> str:
-    """``"+1.30 ± 0.90"`` for a paired difference (``–`` when absent)."""
-    if not entry or entry.get("mean") is None:
-        return "–"
-    half = entry.get("ci95")
-    return f"{entry['mean']:+.2f}" if half is None else f"{entry['mean']:+.2f} ± {half:.2f}"
 
 
 def load_reference(path: Path = REFERENCE_FILE) -> dict[str, Any]:
     """The published numbers; an absent file gives an empty reference (tables still render)."""
     if not path.exists():
         return {"robustness": {}, "results": []}
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({exc}); restore it from git") from None
 
 
-def _paper_number(reference: dict[str, Any], dataset: str, method: str) -> str:
-    hits = [r for r in reference.get("results", []) if r.get("dataset") == dataset and r.get("method") == method
-            and isinstance(r.get("accuracy"), (int, float))]
+def published_figure(reference: Mapping[str, Any], dataset: str, method: str, width: float,
+                     time_steps: int | None) -> str:
+    """The published figures measured at this row's width and T, each with its kind; ``not published`` or
+    ``–`` otherwise. A figure whose source does not state the width is shown with that said."""
+    hits = []
+    for r in reference.get("results") or []:
+        if r.get("dataset") != dataset or r.get("method") != method:
+            continue
+        if r.get("time_steps") is not None and time_steps is not None and int(r["time_steps"]) != int(time_steps):
+            continue
+        if r.get("width") is not None and float(r["width"]) != float(width):
+            continue
+        setting = "width not stated" if r.get("width") is None else f"w = {float(r['width']):g}"
+        hits.append(f"{r['accuracy']:.2f} ({KIND_LABEL.get(r.get('kind'), r.get('kind'))}; {setting}, "
+                    f"T = {r.get('time_steps')})")
     if hits:
-        return ", ".join(f"{r['accuracy']:.2f} ({r['model']}, T={r['time_steps']})" for r in hits)
+        return "; ".join(hits)
     return "not published" if method in (reference.get("not_published") or {}).get(dataset, []) else "–"
 
 
-def main_table(runs: pd.DataFrame, metrics: dict[str, Any], widths: dict[str, float],
-               reference: dict[str, Any]) -> pd.DataFrame:
-    """One row per dataset × method at the method's configured width, then the dataset's ceiling rows; the
-    figures are the seed means and intervals of ``metrics.json`` (computed once, by ``evaluate``)."""
+def main_table(runs: pd.DataFrame, statistics: Mapping[str, Any], widths: Mapping[str, float],
+               reference: Mapping[str, Any], best_epoch: bool = False) -> pd.DataFrame:
+    """One row per dataset × method at its configured width, then the dataset's reference rows."""
     rows = []
     for dataset, by_dataset in runs.groupby("dataset", sort=True):
-        synthetic = bool(by_dataset["synthetic"].iloc[0])
-        label = f"{dataset} (synthetic)" if synthetic else dataset
-        entries = metrics.get("main", {}).get(dataset, {})
-        order = sorted(by_dataset["method"].unique(),
-                       key=lambda m: (by_dataset[by_dataset["method"] == m]["family"].iloc[0] == "reference", m))
+        label = f"{dataset} (synthetic)" if bool(by_dataset["synthetic"].iloc[0]) else dataset
+        entries = statistics.get("main", {}).get(dataset, {})
+        order = sorted(entries, key=lambda m: (by_dataset[by_dataset["method"] == m]["family"].iloc[0]
+                                               == "reference", m))
         for method in order:
-            group = by_dataset[(by_dataset["method"] == method) & (by_dataset["width_init"] == widths.get(method))]
-            if group.empty:
-                continue
-            entry = entries.get(method)
-            if entry is None:
-                continue
-            half = entry["accuracy_ci95"]
-            acc = Interval(entry["accuracy_mean"], math.nan if half is None else half, entry["seeds"])
+            entry = entries[method]
+            group = by_dataset[(by_dataset["method"] == method) & (by_dataset["width_init"] == entry["width"])]
             spiking = group["family"].iloc[0] != "reference"
-            rows.append({
-                "dataset": label, "method": group["display_name"].iloc[0],
-                "accuracy % (95% CI)": acc.format(), "n": acc.n,
-                "vs SG (paired)": _diff(entry.get("minus_sg")),
+            acc = interval(entry["accuracy"])
+            row = {"dataset": label, "method": group["display_name"].iloc[0],
+                   "accuracy % (95% CI)": acc.format(), "n": acc.n,
+                   "vs SG (paired)": _diff(entry.get("minus_sg")),
+                   "P(> SG)": "–" if not entry.get("minus_sg") else f"{entry['minus_sg']['p_better']:.2f}",
+                   "vs logistic regression": _diff(entry.get("minus_linear"))}
+            if best_epoch:
+                row["best-epoch % (authors' protocol, test-selected)"] = interval(entry["best_accuracy"]).format()
+            row.update({
                 "firing rate": _value(entry, "firing_rate", ".3f") if spiking else "–",
                 "SynOps/sample": _value(entry, "synops_effective", ".3g"),
                 "energy µJ/sample": _value(entry, "energy_uj", ".3g"),
-                "energy µJ (strict)": _value(entry, "strict_energy_uj", ".3g"),
                 "train samples/s": _value(entry, "train_throughput", ".0f"),
+                "backend": ", ".join(entry.get("backend") or []) or "–",
                 "parameters": _value(entry, "parameters", ".0f"),
-                "paper %": _paper_number(reference, dataset, method),
+                "published %": published_figure(reference, dataset, method, entry["width"],
+                                                group["time_steps"].iloc[0] if group["time_steps"].notna().any()
+                                                else None),
             })
-        linear = metrics.get("linear", {}).get(dataset)
+            rows.append(row)
+        linear = statistics.get("linear", {}).get(dataset)
         if linear is not None:
-            rows.append({"dataset": label, "method": LINEAR_LABEL, "accuracy % (95% CI)": f"{linear:.2f}",
-                         "n": 1, **{k: "–" for k in ("vs SG (paired)", "firing rate", "SynOps/sample",
-                                                      "energy µJ/sample", "energy µJ (strict)",
-                                                      "train samples/s", "parameters", "paper %")}})
+            text = interval(linear.get("interval")).format() if linear.get("interval") else f"{linear['accuracy']:.2f}"
+            filler = {k: "–" for k in (rows[-1] if rows else {})}
+            rows.append({**filler, "dataset": label, "method": LINEAR_LABEL, "accuracy % (95% CI)": text, "n": 1})
     return pd.DataFrame(rows)
 
 
-def robustness_table(metrics: dict[str, Any], methods: list[str], reference: dict[str, Any]) -> pd.DataFrame:
-    """Rows: width; per dataset the sweep methods' accuracy (mean ± CI) and the paired ASGL − SG difference."""
-    table: dict[str, dict[float, str]] = {}
-    for dataset, by_method in sorted(metrics.get("robustness", {}).items()):
-        for method in methods:
-            for width, cell in by_method.get(method, {}).items():
-                half = cell.get("accuracy_ci95")
-                text = f"{cell['accuracy_mean']:.2f}" + ("" if half is None else f" ± {half:.2f}")
-                table.setdefault(f"{dataset} {method}", {})[float(width)] = text
-        for width, entry in metrics.get("paired", {}).get(dataset, {}).items():
-            table.setdefault(f"{dataset} asgl − sg", {})[float(width)] = _diff(entry)
-    for dataset, entry in reference.get("robustness", {}).items():
-        for method in methods:
-            for width, accuracy in entry.get(method, {}).items():
-                table.setdefault(f"{dataset} {method} (paper)", {})[float(width)] = f"{accuracy:.2f}"
-    frame = pd.DataFrame(table).sort_index()
-    frame.index.name = "width"
-    return frame.fillna("–")
+def robustness_table(statistics: Mapping[str, Any], methods: list[str]) -> pd.DataFrame:
+    """One row per dataset × width: each sweep method's accuracy and ASGL − SG (paired), with its verdict."""
+    rows = []
+    for dataset, by_method in sorted(statistics.get("robustness", {}).items()):
+        widths = sorted({float(w) for m in methods for w in by_method.get(m, {})})
+        for width in widths:
+            row: dict[str, Any] = {"dataset": dataset, "width": f"{width:g}"}
+            for method in methods:
+                row[f"{method} %"] = interval(by_method.get(method, {}).get(f"{width:g}")).format()
+            row["ASGL − SG (paired)"] = _diff(statistics.get("paired", {}).get(dataset, {}).get(f"{width:g}"))
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def claim_table(metrics: dict[str, Any]) -> pd.DataFrame:
+def claim_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
     """Per dataset: SG's and ASGL's accuracy loss across the sweep and ASGL − SG at the widest width."""
     rows = []
-    for dataset, by_method in sorted(metrics.get("degradation", {}).items()):
+    for dataset, by_method in sorted(statistics.get("degradation", {}).items()):
         sg, asgl = by_method.get("sg"), by_method.get("asgl")
         if not sg or not asgl:
             continue
         widest = f"{sg['to_width']:g}"
-        at_widest = metrics.get("paired", {}).get(dataset, {}).get(widest)
-        rows.append({
-            "dataset": dataset, "widths": f"{sg['from_width']:g} → {widest}",
-            "SG loss (points)": _diff(sg), "ASGL loss (points)": _diff(asgl),
-            f"ASGL − SG at w = {widest}": _diff(at_widest),
-            "verdict at widest": (at_widest or {}).get("verdict", "–"),
-            "n": sg["n"],
-        })
+        at_widest = statistics.get("paired", {}).get(dataset, {}).get(widest)
+        rows.append({"dataset": dataset, "widths": f"{sg['from_width']:g} → {widest}",
+                     "SG loss (points)": _diff(sg), "ASGL loss (points)": _diff(asgl),
+                     "ASGL − SG at widest": _diff(at_widest), "n": sg["n"]})
     return pd.DataFrame(rows)
 
 
-def write_table(frame: pd.DataFrame, stem: Path, index: bool) -> None:
+def published_table(reference: Mapping[str, Any]) -> pd.DataFrame:
+    """Every published figure with its kind, source and setting."""
+    rows = [{"dataset": r.get("dataset"), "method": r.get("method"), "accuracy %": r.get("accuracy"),
+             "kind": KIND_LABEL.get(r.get("kind"), r.get("kind")), "source": r.get("source"),
+             "model": r.get("model"), "T": r.get("time_steps"),
+             "width": "not stated" if r.get("width") is None else f"{float(r['width']):g}",
+             "note": r.get("note", "")} for r in reference.get("results") or []]
+    return pd.DataFrame(rows)
+
+
+def write_table(frame: pd.DataFrame, stem: Path, index: bool = False) -> None:
     """Write ``stem.md``, ``stem.csv`` and ``stem.tex`` atomically."""
     atomic_write_text(stem.with_suffix(".md"), frame.to_markdown(index=index) + "\n")
     atomic_write_text(stem.with_suffix(".csv"), frame.to_csv(index=index))
     atomic_write_text(stem.with_suffix(".tex"), frame.to_latex(index=index, escape=True))
 
 
-def _read_metrics(path: Path) -> dict[str, Any]:
+def read_statistics(results: Path) -> dict[str, Any]:
+    """``<results>/statistics.json``; one-line errors when missing or corrupt."""
+    path = results / "statistics.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: missing; run `dvc repro evaluate` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise UserError(f"{path}: missing; run `dvc repro evaluate` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc}); rerun `dvc repro -f evaluate`") from None
 
 
-def make_tables(params: dict[str, Any], results: Path | None = None, reference_file: Path = REFERENCE_FILE) -> None:
-    """Render all tables and figures from ``runs.csv`` and ``metrics.json``."""
+def make_tables(params: dict[str, Any], results: Path | None = None, reference_file: Path = REFERENCE_FILE,
+                readme: Path | None = README) -> None:
+    """Render all tables, figures and (when ``readme`` exists) the README's results text."""
     from pipelines import plots
 
     results = results_dir(params) if results is None else results
-    runs_csv = results / "runs.csv"
-    if not runs_csv.exists():
-        raise FileNotFoundError(f"{runs_csv}: missing; run `dvc repro evaluate` first")
-    runs = pd.read_csv(runs_csv)
-    metrics = _read_metrics(results / "metrics.json")
+    runs = load_runs(results)
+    frame = runs.frame()
+    statistics = read_statistics(results)
     reference = load_reference(reference_file)
     out = results / "tables"
-    write_table(main_table(runs, metrics, main_widths(params), reference), out / "main", index=False)
+    paper = params.get("profile") == "paper"
+    write_table(main_table(frame, statistics, main_widths(params), reference, best_epoch=paper), out / "main")
+    write_table(published_table(reference), out / "published")
     sweep_methods = (params.get("sweep") or {}).get("methods", [])
     if sweep_methods:
-        write_table(robustness_table(metrics, sweep_methods, reference), out / "robustness", index=True)
-        write_table(claim_table(metrics), out / "claim", index=False)
-    plots.make_plots(runs, params, results)
+        write_table(robustness_table(statistics, sweep_methods), out / "robustness")
+        write_table(claim_table(statistics), out / "claim")
+    plots.make_plots(runs, statistics, params, results)
+    if readme is not None and readme.exists() and params.get("profile") == "embedded":
+        update_readme(readme, statistics)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render <results_dir>/tables and <results_dir>/plots.")
+    parser = argparse.ArgumentParser(description="Render <results_dir>/tables, <results_dir>/plots and the "
+                                                 "README's results text.")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    try:
-        params = load_params(args.params)
-        make_tables(params)
-    except (ParamsError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_main(lambda: _tables_and_report(args.params))
+
+
+def _tables_and_report(params_file: str) -> None:
+    params = load_params(params_file)
+    make_tables(params)
     out = results_dir(params)
     print(f"wrote {out / 'tables'} and {out / 'plots'}")
-    return 0
 
 
 if __name__ == "__main__":

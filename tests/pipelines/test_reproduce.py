@@ -1,64 +1,151 @@
-"""The reproduction check: bit-identical reruns, runs within seed noise, and a shifted cell are told apart."""
+"""The reproduction check on a real pair of runs: the published table (``pipelines/published/embedded``) and the
+same runs retrained with another floating-point summation order (``tests/data/reproduce/avx2``: torch's and
+oneDNN's CPU kernels limited to AVX2, as on another processor). Each injected failure must fail and name its
+cause; the unchanged rerun must say bit-identical and the perturbed one reproduced."""
 
-import random
+from __future__ import annotations
 
-import pandas as pd
+import copy
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from asgl.errors import UserError
+from asgl.metrics import prediction_codes
 from pipelines import reproduce
+from pipelines.records import Runs, load_runs
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLISHED = ROOT / "pipelines" / "published" / "embedded"
+PERTURBED = ROOT / "tests" / "data" / "reproduce" / "avx2"
 
 
-def _runs(shift: dict[tuple[str, float], float] | None = None, noise: float = 0.0, seed: int = 0) -> pd.DataFrame:
-    rng = random.Random(seed)
-    rows = []
-    for dataset in ("digits", "fsdd"):
-        for method in ("asgl", "sg"):
-            for width in (1.0, 10.0):
-                for s, base in enumerate((90.0, 91.5, 89.0)):
-                    acc = base + (shift or {}).get((method, width), 0.0) + rng.gauss(0.0, noise)
-                    rows.append({"dataset": dataset, "method": method, "width_init": width, "seed": s,
-                                 "accuracy": acc})
-    return pd.DataFrame(rows)
+@pytest.fixture(scope="module")
+def published() -> Runs:
+    return load_runs(PUBLISHED)
 
 
-def test_binomial_upper_by_hand():
-    # Binomial(20, 0.05): P(X <= 2) = 0.925, P(X <= 3) = 0.984
-    assert reproduce.binomial_upper(20) == 3
-    assert reproduce.binomial_upper(1) == 0
+@pytest.fixture(scope="module")
+def perturbed() -> Runs:
+    return load_runs(PERTURBED)
 
 
-def test_an_identical_rerun_is_bit_identical():
-    runs = _runs()
-    cells = reproduce.compare_runs(runs, runs)
-    assert len(cells) == 8 and not any(c.differs for c in cells)
-    assert reproduce.verdict(cells, reproduce.identical(runs, runs)).startswith("bit-identical")
+def clone(runs: Runs) -> Runs:
+    return Runs(copy.deepcopy(runs.records), copy.deepcopy(runs.labels), runs.source)
 
 
-def test_seed_noise_is_consistent_and_a_shifted_cell_is_named():
-    reference = _runs()
-    fresh = _runs(noise=0.3, seed=1)
-    cells = reproduce.compare_runs(fresh, reference)
-    assert not reproduce.identical(fresh, reference)
-    assert reproduce.verdict(cells, False).startswith("consistent")
-    broken = _runs(shift={("sg", 10.0): -25.0, ("sg", 1.0): -25.0}, noise=0.3, seed=1)
-    cells = reproduce.compare_runs(broken, reference)
-    differing = {(c.dataset, c.method, c.width) for c in cells if c.differs}
-    assert {("digits", "sg", 10.0), ("fsdd", "sg", 10.0)} <= differing
-    line = reproduce.verdict(cells, False)
-    assert line.startswith("NOT consistent") and "of 8 cells" in line
-    assert "sg" in reproduce.report(cells)
+def shift(runs: Runs, points: float, dataset: str | None = None) -> Runs:
+    """Make every run (of ``dataset``) get ``points`` % of the test samples it got right wrong instead."""
+    out = clone(runs)
+    for key, record in out.records.items():
+        if dataset is not None and key[0] != dataset:
+            continue
+        truth = prediction_codes.decode(out.labels[key[0]]["test_labels"])
+        predicted = prediction_codes.decode(record["test_predictions"]).copy()
+        right = np.flatnonzero(predicted == truth)
+        flip = right[:: max(1, len(right) // round(points / 100 * truth.size))][: round(points / 100 * truth.size)]
+        predicted[flip] = (truth[flip] + 1) % (int(truth.max()) + 1)
+        record["test_predictions"] = prediction_codes.encode(predicted)
+        record["accuracy"] = 100.0 * float((predicted == truth).mean())
+    return out
 
 
-def test_main_compares_with_a_reference_file(tmp_path, monkeypatch, capsys):
-    import shutil
-    from pathlib import Path
+def run(fresh: Runs, reference: Runs, only: list[str] | None = None) -> tuple[int, str]:
+    status, lines = reproduce.check(fresh, reference, only or [])
+    return status, "\n".join(lines)
 
-    root = Path(__file__).resolve().parents[2]
-    shutil.copy(root / "params.yaml", tmp_path / "params.yaml")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "results").mkdir()
-    _runs().to_csv(tmp_path / "results" / "runs.csv", index=False)
-    _runs().to_csv(tmp_path / "ref.csv", index=False)
-    assert reproduce.main(["--reference", "ref.csv"]) == 0
-    assert "bit-identical" in capsys.readouterr().out
-    _runs(shift={("asgl", 1.0): 30.0, ("asgl", 10.0): 30.0}).to_csv(tmp_path / "ref.csv", index=False)
-    assert reproduce.main(["--reference", "ref.csv"]) == 1
+
+def test_an_unchanged_rerun_is_bit_identical(published):
+    status, text = run(clone(published), published)
+    assert status == 0 and text.startswith("bit-identical")
+
+
+def test_another_summation_order_is_reproduced(published, perturbed):
+    """How δ is measured (docs/pipeline.md): the same runs, another processor's summation order."""
+    assert not reproduce.bit_identical(perturbed, published), "the perturbation changed the runs"
+    status, text = run(perturbed, published)
+    assert status == 0, text
+    assert "reproduced: every dataset within" in text
+
+
+def test_a_missing_cell_is_incomplete(published, perturbed):
+    fresh = clone(perturbed)
+    dataset, method = next(iter(fresh.records))[:2]
+    fresh.records = {k: r for k, r in fresh.records.items() if k[:2] != (dataset, method)}
+    status, text = run(fresh, published)
+    assert status == 1 and "INCOMPLETE" in text and f"missing: {dataset}/{method}" in text
+
+
+def test_a_dropped_seed_is_incomplete(published, perturbed):
+    fresh = clone(perturbed)
+    fresh.records = {k: r for k, r in fresh.records.items() if k[3] != 2}
+    status, text = run(fresh, published)
+    assert status == 1 and "INCOMPLETE" in text and "seed 2" in text
+
+
+def test_an_extra_run_is_incomplete(published, perturbed):
+    fresh = clone(perturbed)
+    key, record = next(iter(fresh.records.items()))
+    fresh.records[(key[0], key[1], key[2], 99)] = {**record, "seed": 99}
+    status, text = run(fresh, published)
+    assert status == 1 and "extra:" in text and "seed 99" in text
+
+
+def test_a_swapped_seed_label_is_refused(published, perturbed):
+    fresh = clone(perturbed)
+    keys = sorted(k for k in fresh.records if k[:3] == next(iter(sorted(fresh.records)))[:3])
+    a, b = keys[0], keys[1]
+    fresh.records[a], fresh.records[b] = fresh.records[b], fresh.records[a]
+    with pytest.raises(reproduce.Refused, match="seed"):
+        run(fresh, published)
+
+
+def test_a_one_point_shift_on_one_dataset_is_not_reproduced(published, perturbed):
+    dataset = sorted({k[0] for k in published.records})[0]
+    for fresh in (shift(clone(published), 1.0, dataset), shift(perturbed, 1.0, dataset)):
+        status, text = run(fresh, published)
+        assert status == 1 and "NOT REPRODUCED" in text, text
+        failures = [line for line in text.splitlines() if "not within" in line or "differs from 0" in line]
+        assert failures and all(line.startswith(dataset) for line in failures), text
+
+
+def test_a_two_point_shift_everywhere_is_not_reproduced(published, perturbed):
+    status, text = run(shift(perturbed, 2.0), published)
+    assert status == 1 and "NOT REPRODUCED" in text
+    datasets = {k[0] for k in published.records}
+    assert all(f"{d}: shift" in text for d in datasets)
+
+
+def test_a_changed_prepare_setting_is_refused_with_its_key(published, perturbed):
+    fresh = clone(perturbed)
+    key = next(iter(sorted(fresh.records)))
+    fresh.records[key]["settings"]["data"]["prepare"]["seed"] = 12345
+    with pytest.raises(reproduce.Refused, match=r"data\.prepare\.seed"):
+        run(fresh, published)
+
+
+def test_a_reference_that_contradicts_its_predictions_is_refused(published, perturbed):
+    reference = clone(published)
+    key = next(iter(sorted(reference.records)))
+    reference.records[key]["accuracy"] += 1.0
+    with pytest.raises(reproduce.Refused, match=r"reference refused.*predictions score"):
+        run(perturbed, reference)
+
+
+def test_only_narrows_both_sides_and_says_what_was_left_out(published):
+    dataset = sorted({k[0] for k in published.records})[0]
+    fresh = clone(published)
+    fresh.records = {k: r for k, r in fresh.records.items() if k[0] == dataset}
+    status, text = run(fresh, published)
+    assert status == 1 and "INCOMPLETE" in text
+    status, text = run(fresh, published, [dataset])
+    assert status == 0 and "left out" in text and "bit-identical" in text
+
+
+def test_the_command_line_defaults_to_the_published_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status = reproduce.main(["--fresh", str(PUBLISHED)])
+    assert status == 0 and "bit-identical" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"runs\.json"):
+        reproduce.check(load_runs(tmp_path), load_runs(PUBLISHED), [])
