@@ -176,6 +176,15 @@ def dataset_shifts(cells: list[Shift]) -> list[Shift]:
     return [Shift(d, None, pooled(ivs)) for d, ivs in sorted(by_dataset.items())]
 
 
+def detectable(interval: Interval, margin: float = MARGIN) -> str:
+    """What this dataset's noise lets the check see: a true shift beyond ±margin fails with ≥ 97.5 %
+    probability, one beyond ±(margin − half) half the time; when half ≥ margin no run can pass."""
+    smallest = margin - interval.half
+    if smallest <= 0:
+        return f"too noisy to confirm (± {interval.half:.2f} ≥ δ = {margin:g}): more seeds are needed"
+    return f"smallest detectable shift {smallest:.2f} points (beyond ±{margin:g}: ≥ 97.5 % of the time)"
+
+
 def verdict(datasets: list[Shift], cells: list[Shift], margin: float = MARGIN) -> tuple[bool, list[str]]:
     """(reproduced?, the lines naming what failed)."""
     failures = [f"{s.dataset}: shift {s.interval.format(signed=True)} points is not within ±{margin:g}"
@@ -223,7 +232,7 @@ def check(fresh: Runs, reference: Runs, only: list[str], margin: float = MARGIN)
     datasets = dataset_shifts(cells)
     for s in datasets:
         lines.append(f"{s.dataset}: shift {s.interval.format(signed=True)} points (fresh − reference, 95 %); "
-                     f"a shift of {margin + s.interval.half:.2f} or more fails with ≥ 97.5 % probability")
+                     f"{detectable(s.interval, margin)}")
     overall = pooled([c.interval for c in cells])
     ok, failures = verdict(datasets, cells, margin)
     if ok:

@@ -168,6 +168,14 @@ def published_table(reference: Mapping[str, Any]) -> pd.DataFrame:
              "model": r.get("model"), "T": r.get("time_steps"),
              "width": "not stated" if r.get("width") is None else f"{float(r['width']):g}",
              "note": r.get("note", "")} for r in reference.get("results") or []]
+    sources = reference.get("sources") or {}
+    for dataset, entry in sorted((reference.get("robustness") or {}).items()):
+        for method in ("sg", "asgl"):
+            for width, accuracy in (entry.get(method) or {}).items():
+                rows.append({"dataset": dataset, "method": method, "accuracy %": accuracy,
+                             "kind": KIND_LABEL["authors-repository"], "source": entry.get("source"),
+                             "model": "resnet18", "T": 2, "width": f"{float(width):g}",
+                             "note": f"robustness table ({sources.get(entry.get('source'), '')})"})
     return pd.DataFrame(rows)
 
 
