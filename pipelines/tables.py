@@ -91,12 +91,22 @@ def published_figure(reference: Mapping[str, Any], dataset: str, method: str, wi
     return "not published" if method in (reference.get("not_published") or {}).get(dataset, []) else "–"
 
 
+# What a row's test set measures, where its name does not say it (docs/datasets.md).
+SPLIT_NOTES = {"fsdd": "within-speaker", "fsdd-speakers": "held-out speakers"}
+
+
+def dataset_label(dataset: str, synthetic: bool) -> str:
+    """``"fsdd (within-speaker)"``, ``"synth-instruments (synthetic)"``: the dataset with what its rows are."""
+    notes = [n for n in (SPLIT_NOTES.get(dataset), "synthetic" if synthetic else None) if n]
+    return f"{dataset} ({', '.join(notes)})" if notes else dataset
+
+
 def main_table(runs: pd.DataFrame, statistics: Mapping[str, Any], widths: Mapping[str, float],
                reference: Mapping[str, Any], best_epoch: bool = False) -> pd.DataFrame:
     """One row per dataset × method at its configured width, then the dataset's reference rows."""
     rows = []
     for dataset, by_dataset in runs.groupby("dataset", sort=True):
-        label = f"{dataset} (synthetic)" if bool(by_dataset["synthetic"].iloc[0]) else dataset
+        label = dataset_label(dataset, bool(by_dataset["synthetic"].iloc[0]))
         entries = statistics.get("main", {}).get(dataset, {})
         order = sorted(entries, key=lambda m: (by_dataset[by_dataset["method"] == m]["family"].iloc[0]
                                                == "reference", m))
