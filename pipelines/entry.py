@@ -88,3 +88,16 @@ def run_main(work: Callable[[], int | None]) -> int:
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
         return 2
     return 0 if status is None else int(status)
+
+
+def params_stage(argv: list[str] | None, description: str, work: Callable[[dict], str]) -> int:
+    """The ``main`` of a stage that reads only ``--params``: parse, load the params, run ``work(params)`` under
+    :func:`run_main`, and print the one line it returns."""
+    import argparse
+
+    from pipelines.params import load_params
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    return run_main(lambda: print(work(load_params(args.params))))

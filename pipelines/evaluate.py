@@ -17,7 +17,6 @@ the end of each training run, in the same process (docs/pipeline.md). This stage
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -30,8 +29,8 @@ import numpy as np
 from asgl.errors import UserError
 from asgl.io import atomic_write_json, atomic_write_text
 from asgl.metrics import prediction_codes
-from pipelines.entry import run_main
-from pipelines.params import all_methods, data_root, load_params, main_widths, results_dir
+from pipelines.entry import params_stage
+from pipelines.params import all_methods, data_root, main_widths, results_dir
 from pipelines.records import (
     Runs,
     key_text,
@@ -237,17 +236,12 @@ def evaluate(params: dict[str, Any], results: Path | None = None) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check every run record against its predictions and write "
-                                                 "<results_dir>/runs.{json,csv}, statistics.json and metrics.json.")
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    return run_main(lambda: _evaluate_and_report(args.params))
+    def work(params: dict[str, Any]) -> str:
+        evaluate(params)
+        return f"wrote {results_dir(params) / 'runs.json'}, runs.csv, statistics.json and metrics.json"
 
-
-def _evaluate_and_report(params_file: str) -> None:
-    params = load_params(params_file)
-    evaluate(params)
-    print(f"wrote {results_dir(params) / 'runs.json'}, runs.csv, statistics.json and metrics.json")
+    return params_stage(argv, "Check every run record against its predictions and write <results_dir>/runs.json, "
+                              "runs.csv, statistics.json and metrics.json.", work)
 
 
 if __name__ == "__main__":

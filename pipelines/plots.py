@@ -1,14 +1,15 @@
 """Figures of the ``tables`` stage (matplotlib, PNG) and their data as CSV for ``dvc plots``.
 
-* ``accuracy_vs_width`` — accuracy (mean and its 95 % CI over seeds) against the initial surrogate width, SG
-  and ASGL, one panel per dataset (the paper's robustness claim);
-* ``learned_width`` — the width of every ASGL layer over epochs (runs at the configured width, seed 0);
+* ``accuracy_vs_width`` — accuracy (mean and its 95 % interval over seeds and test samples, from
+  ``statistics.json``) against the initial surrogate width, SG and ASGL, one panel per dataset (the paper's
+  robustness claim);
+* ``learned_width`` — ASGL's learned width over epochs (mean of its layers), one colour per initial width:
+  the mean over seeds and the seeds' range;
 * ``firing_rate`` — firing rate per layer for each method (mean over seeds, configured width);
 * ``training_curves`` — training loss and accuracy over epochs per method (seed 0, configured width): the
   evidence that the budget is enough (the curves flatten before the last epoch).
 
-CSV twins (``results/plots/*.csv``) are what ``dvc.yaml`` declares as plots, so ``dvc plots show`` renders
-them without matplotlib.
+The PNGs are DVC image plots (``dvc plots show`` opens offline); the CSV twins hold the same data.
 """
 
 from __future__ import annotations
@@ -35,9 +36,19 @@ def _figure(n_panels: int):
     return fig, axes.ravel()
 
 
-def _save(fig, path: Path) -> None:
+def _label(ax, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+
+
+def _save(fig, path: Path, axes=(), used: int = 0) -> None:
+    """Hide the panels past the first ``used`` of ``axes``, then write the figure as PNG."""
     import matplotlib.pyplot as plt
 
+    for ax in list(axes)[used:]:
+        ax.set_visible(False)
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=110)
@@ -69,13 +80,8 @@ def accuracy_vs_width(statistics: dict[str, Any], methods: list[str], out: Path)
             err = [group["accuracy_mean"] - group["accuracy_low"], group["accuracy_high"] - group["accuracy_mean"]]
             ax.errorbar(group["width"], group["accuracy_mean"], yerr=err, marker="o", capsize=3, label=method)
         ax.set_xscale("log")
-        ax.set_title(dataset)
-        ax.set_xlabel("surrogate width w (initial)")
-        ax.set_ylabel("test accuracy % (95 % CI: seeds, test set)")
-        ax.legend()
-    for ax in axes[len(datasets):]:
-        ax.set_visible(False)
-    _save(fig, out / "accuracy_vs_width.png")
+        _label(ax, dataset, "surrogate width w (initial)", "test accuracy % (95 % CI: seeds, test set)")
+    _save(fig, out / "accuracy_vs_width.png", axes, len(datasets))
     return data
 
 
@@ -103,13 +109,8 @@ def learned_width(runs: pd.DataFrame, out: Path) -> pd.DataFrame:
             ax.fill_between(by_epoch.min().index, by_epoch.min(), by_epoch.max(), color=line.get_color(), alpha=0.2)
             ax.axhline(w0, color=line.get_color(), linestyle=":", linewidth=0.8)
         ax.set_yscale("log")
-        ax.set_title(f"{dataset}: ASGL's learned width (mean of layers)")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("width w (dotted: initial)")
-        ax.legend(fontsize=7)
-    for ax in axes[len(datasets):]:
-        ax.set_visible(False)
-    _save(fig, out / "learned_width.png")
+        _label(ax, f"{dataset}: ASGL's learned width (mean of layers)", "epoch", "width w (dotted: initial)")
+    _save(fig, out / "learned_width.png", axes, len(datasets))
     return data
 
 
@@ -129,13 +130,8 @@ def firing_rates(records: dict, main_widths: dict[str, float], out: Path) -> pd.
     for ax, dataset in zip(axes, datasets, strict=False):
         for method, group in data[data["dataset"] == dataset].groupby("method"):
             ax.plot(range(len(group)), group["firing_rate"], marker=".", label=method)
-        ax.set_title(f"{dataset}: firing rate per layer")
-        ax.set_xlabel("spiking layer (input → output)")
-        ax.set_ylabel("spikes per neuron per step")
-        ax.legend(fontsize=7)
-    for ax in axes[len(datasets):]:
-        ax.set_visible(False)
-    _save(fig, out / "firing_rate.png")
+        _label(ax, f"{dataset}: firing rate per layer", "spiking layer (input → output)", "spikes per neuron per step")
+    _save(fig, out / "firing_rate.png", axes, len(datasets))
     return data
 
 

@@ -21,7 +21,6 @@ The README's results text (between ``<!-- results:start -->`` and ``<!-- results
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping
@@ -34,8 +33,8 @@ import yaml
 from asgl.errors import UserError
 from asgl.io import atomic_write_text
 from pipelines.claims import update_readme
-from pipelines.entry import run_main
-from pipelines.params import load_params, main_widths, results_dir
+from pipelines.entry import params_stage
+from pipelines.params import main_widths, results_dir
 from pipelines.records import load_runs
 from pipelines.stats import Interval, verdict
 
@@ -231,18 +230,12 @@ def make_tables(params: dict[str, Any], results: Path | None = None, reference_f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render <results_dir>/tables, <results_dir>/plots and the "
-                                                 "README's results text.")
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    return run_main(lambda: _tables_and_report(args.params))
+    def work(params: dict[str, Any]) -> str:
+        make_tables(params)
+        return f"wrote {results_dir(params) / 'tables'} and {results_dir(params) / 'plots'}"
 
-
-def _tables_and_report(params_file: str) -> None:
-    params = load_params(params_file)
-    make_tables(params)
-    out = results_dir(params)
-    print(f"wrote {out / 'tables'} and {out / 'plots'}")
+    return params_stage(argv, "Render <results_dir>/tables, <results_dir>/plots and the README's results text.",
+                        work)
 
 
 if __name__ == "__main__":
