@@ -55,6 +55,16 @@ def _diff(entry: Mapping[str, Any] | None) -> str:
     return "–" if iv.n == 0 else f"{iv.format(signed=True)} ({verdict(iv)})"
 
 
+def _loss(entry: Mapping[str, Any] | None) -> str:
+    """``"+12.96 ± 6.88 (lost)"``: accuracy at the narrowest minus the widest width, with what its interval
+    says (``lost`` / ``gained`` when it excludes 0)."""
+    iv = interval(entry)
+    if iv.n == 0:
+        return "–"
+    word = {"better": "lost", "worse": "gained"}.get(verdict(iv), verdict(iv))
+    return f"{iv.format(signed=True)} ({word})"
+
+
 def _value(entry: Mapping[str, Any], name: str, fmt: str) -> str:
     value = entry.get(name)
     return "–" if value is None else format(value, fmt)
@@ -165,7 +175,7 @@ def claim_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
         widest = f"{sg['to_width']:g}"
         at_widest = statistics.get("paired", {}).get(dataset, {}).get(widest)
         rows.append({"dataset": dataset, "widths": f"{sg['from_width']:g} → {widest}",
-                     "SG loss (points)": _diff(sg), "ASGL loss (points)": _diff(asgl),
+                     "SG loss (points)": _loss(sg), "ASGL loss (points)": _loss(asgl),
                      "ASGL − SG at widest": _diff(at_widest), "n": sg["n"]})
     return pd.DataFrame(rows)
 
