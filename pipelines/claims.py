@@ -70,13 +70,19 @@ def results_text(statistics: Mapping[str, Any]) -> str:
     lines.append(f"- At the configured width (1), ASGL − SG: {_group(_verdicts(at_one))}.")
     if relu:
         lines.append(f"- The ReLU twin against SG: {_group(_verdicts(relu))}.")
-    floor: dict[str, list[str]] = {}
+    floor: dict[str, dict[str, list[str]]] = {}
     for dataset, by_method in sorted(main.items()):
         for method, entry in sorted(by_method.items()):
             if entry.get("minus_linear"):
-                floor.setdefault(verdict(_iv(entry["minus_linear"])), []).append(f"{method} ({dataset})")
+                floor.setdefault(verdict(_iv(entry["minus_linear"])), {}).setdefault(dataset, []).append(method)
     if floor:
-        lines.append(f"- Every method against logistic regression on the same features: {_group(floor)}.")
+        parts = [f"{word} on " + "; ".join(f"{d}: {', '.join(ms)}" for d, ms in sorted(floor[word].items()))
+                 for word in ("better", "worse") if word in floor]
+        undecided = sum(len(ms) for word, by in floor.items() if word not in ("better", "worse") for ms in by.values())
+        if undecided:
+            parts.append(f"no different at n = {n} on the other {undecided} rows")
+        lines.append("- Every row against logistic regression on the same features (paired on the test samples): "
+                     f"{'; '.join(parts)}.")
     lines.append(f"- \"no different at n = {n}\" means the interval includes 0: these seeds and this test set do "
                  "not decide, not that the methods are equal.")
     return "\n".join(lines)

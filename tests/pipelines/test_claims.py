@@ -38,7 +38,7 @@ def test_verdict_words_follow_the_intervals():
     text = results_text(STATS)
     assert "widest width: better on a." in text
     assert "ASGL − SG: no different at n = 3 on a." in text, "an interval that includes 0 is not 'better'"
-    assert "worse on asgl (a)" in text and "better on sg (a)" in text
+    assert "better on a: sg; worse on a: asgl." in text
     assert "| a | +14.00 ± 3.00 | +1.00 ± 2.00 | +13.00 ± 5.00 (w = 10) | better |" in text
 
 
