@@ -55,7 +55,7 @@ from pipelines.params import load_params, results_dir
 from pipelines.records import Runs, key_text, load_runs
 from pipelines.stats import Interval, difference_interval, pooled
 
-MARGIN = 1.0
+MARGIN = 1.5
 PUBLISHED = Path(__file__).resolve().parent / "published"
 MACHINE_KEYS = frozenset({"device", "resume", "progress", "eval_batch_size", "ddp"})
 
