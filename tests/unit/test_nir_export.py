@@ -117,7 +117,11 @@ def _ran(settings: dict, batch: int = 2) -> tuple[torch.nn.Module, torch.Tensor]
     return model.eval(), x
 
 
-@pytest.mark.parametrize("profile, dataset, settings", _profile_runs(), ids=lambda v: v if isinstance(v, str) else "")
+# The paper profile's full-size models (ResNet-18, VGG-13, VGGSNN in float64) take minutes on 2 cores: slow.
+PROFILE_RUNS = [pytest.param(*run, marks=pytest.mark.slow) if run[0] == "paper" else run for run in _profile_runs()]
+
+
+@pytest.mark.parametrize("profile, dataset, settings", PROFILE_RUNS, ids=lambda v: v if isinstance(v, str) else "")
 def test_every_model_of_both_profiles_round_trips(profile, dataset, settings, tmp_path):
     """Written, read back and run with nirtorch: the graph's outputs equal the model's at every step. In double
     precision, so that no membrane lands on the other side of the threshold by rounding alone (the paper's
