@@ -21,7 +21,6 @@ Nothing renames a field after this table.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,11 +187,6 @@ def load_runs(path: Path) -> Runs:
     if len(records) != len(doc["runs"]):
         raise UserError(f"{file}: a run appears twice; regenerate it with `dvc repro evaluate`")
     return Runs(records, labels, file)
-
-
-def finite(value: Any) -> Any:
-    """``value``, or None where it is a float nan (JSON has no nan)."""
-    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def run_dir(results: Path, method: str, dataset: str, width: float, seed: int) -> Path:

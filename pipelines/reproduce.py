@@ -45,12 +45,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from asgl.errors import UserError
-from asgl.metrics import prediction_codes
 from pipelines.entry import run_main
-from pipelines.evaluate import check_runs
+from pipelines.evaluate import check_runs, correct_matrix
 from pipelines.params import load_params, results_dir
 from pipelines.records import Runs, key_text, load_runs
 from pipelines.stats import Interval, difference_interval, pooled
@@ -124,12 +121,6 @@ def bit_identical(fresh: Runs, reference: Runs) -> bool:
                fresh.records[k]["accuracy"] == r["accuracy"] for k, r in reference.records.items())
 
 
-def _correct(runs: Runs, keys: list) -> np.ndarray:
-    truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
-    return np.stack([(prediction_codes.decode(runs.records[k]["test_predictions"]) == truth).astype(np.float64)
-                     for k in keys])
-
-
 @dataclass(frozen=True)
 class Shift:
     """The fresh − reference accuracy shift of one dataset × method cell, or of a dataset (``method`` None)."""
@@ -145,7 +136,7 @@ def cell_shifts(fresh: Runs, reference: Runs) -> list[Shift]:
     cells: dict[tuple[str, str], list] = {}
     for key in sorted(reference.records):
         cells.setdefault((key[0], key[1]), []).append(key)
-    return [Shift(d, m, difference_interval(_correct(fresh, keys), _correct(reference, keys)))
+    return [Shift(d, m, difference_interval(correct_matrix(fresh, keys), correct_matrix(reference, keys)))
             for (d, m), keys in sorted(cells.items())]
 
 
