@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from asgl.data.features import labelled_log_mel_split
+from asgl.data.synthetic_audio import add_noise_at_snr, build_synthetic_audio
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,9 @@ def synthesise_note(timbre: Timbre, rng: np.random.Generator, rate: int, length:
     env = np.concatenate([np.zeros(onset), env[: length - onset]])
     note = tone / (np.abs(tone).max() + 1e-9) * env + timbre.noise * rng.normal(0, 1, length) * env
     note *= rng.uniform(0.2, 1.0)
-    snr_db = rng.uniform(5, 30)
-    noise_std = np.sqrt(np.mean(note ** 2) / 10 ** (snr_db / 10))
-    return (note + rng.normal(0, noise_std, length)).astype(np.float32)
+    return add_noise_at_snr(note, note, rng, (5, 30))
 
 
 def build(raw_dir: Path | None, params: dict[str, Any]):
     """Builder for ``synth-instruments``: ``per_class`` notes of each timbre → ``[N, T, n_mels]``."""
-    from asgl.data.prepare import Built
-
-    rate = params["sample_rate"]
-    length = int(params["clip_seconds"] * rate)
-    rng = np.random.default_rng(params["seed"])
-    labels = np.repeat(np.arange(len(TIMBRES)), params["per_class"])
-    waves = np.stack([synthesise_note(TIMBRES[c], rng, rate, length) for c in labels])
-    tensors, stats = labelled_log_mel_split(waves, labels, rate, params)
-    return Built(tensors, [t.name for t in TIMBRES], params["time_steps"],
-                 {"feature_stats": stats, "feature": "log-mel"})
+    return build_synthetic_audio(params, TIMBRES, [t.name for t in TIMBRES], synthesise_note)

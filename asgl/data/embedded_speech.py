@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter
 
-from asgl.data.features import labelled_log_mel_split
+from asgl.data.synthetic_audio import add_noise_at_snr, build_synthetic_audio
 
 # kind, formants/band (Hz), nominal duration (s)
 PHONEMES: dict[str, tuple[str, tuple[float, ...], float]] = {
@@ -81,20 +81,9 @@ def synthesise_word(word: tuple[str, ...], rng: np.random.Generator, rate: int, 
     start = rng.integers(0, max(1, length - len(speech)))
     speech = speech[: length - start]
     out[start:start + len(speech)] = speech
-    snr_db = rng.uniform(0, 20)
-    noise_std = np.sqrt(np.mean(speech ** 2) / 10 ** (snr_db / 10))
-    return (out + rng.normal(0, noise_std, length)).astype(np.float32)
+    return add_noise_at_snr(out, speech, rng, (0, 20))
 
 
 def build(raw_dir: Path | None, params: dict[str, Any]):
     """Builder for ``synth-speech``: ``per_class`` utterances of each of the 10 words → ``[N, T, n_mels]``."""
-    from asgl.data.prepare import Built
-
-    rate = params["sample_rate"]
-    length = int(params["clip_seconds"] * rate)
-    rng = np.random.default_rng(params["seed"])
-    labels = np.repeat(np.arange(len(WORDS)), params["per_class"])
-    waves = np.stack([synthesise_word(WORDS[c], rng, rate, length) for c in labels])
-    tensors, stats = labelled_log_mel_split(waves, labels, rate, params)
-    return Built(tensors, list(WORD_NAMES), params["time_steps"], {"feature_stats": stats,
-                                                                   "feature": "log-mel"})
+    return build_synthetic_audio(params, WORDS, WORD_NAMES, synthesise_word)

@@ -120,12 +120,10 @@ def build(raw_dir: Path | None, params: dict[str, Any]):
     ``raw_dir`` None: the archive shipped with the repository, verified and unpacked into a temporary folder.
     Output ``train_x [N, T, 2, size, size]`` uint8 counts, ``train_y [N]`` digits; the same for ``test``.
     """
-    if raw_dir is None:
-        from asgl.data.shipped import shipped_files
+    from asgl.data.shipped import raw_or_shipped
 
-        with shipped_files("nmnist-small") as folder:
-            return _build(folder, params)
-    return _build(raw_dir, params)
+    with raw_or_shipped(raw_dir, "nmnist-small") as folder:
+        return _build(folder, params)
 
 
 def _build(raw_dir: Path, params: dict[str, Any]):

@@ -79,6 +79,18 @@ _ZENKE = "https://zenkelab.org/datasets/"
 _FIGSHARE = "https://figshare.com/ndownloader/files/"
 _ZENODO_MEDLEY = "https://zenodo.org/record/3464194/files/"
 
+
+def _heidelberg(name: str, max_time: float, md5: dict[str, str | None]) -> DatasetSpec:
+    """SHD or SSC: one ``{name}_{split}.h5.gz`` per split (the keys of ``md5``, in order, each with its
+    publisher md5 or None) from the Zenke lab's host, binned into 100 steps over ``max_time`` seconds."""
+    return DatasetSpec(
+        name, "speech", "asgl.data.spike_audio:build_hsd",
+        {"time_steps": 100, "max_time": max_time, "splits": ",".join(md5)},
+        remotes=tuple(RemoteFile(f"{name}_{split}.h5.gz", f"{_ZENKE}{name}_{split}.h5.gz", md5=digest)
+                      for split, digest in md5.items()),
+        markers=tuple(f"{name}_{split}.h5" for split in md5),
+        homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0")
+
 _SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         "cifar10", "image", "asgl.data.images:build_cifar", {"variant": 10, "dtype": "float32"},
@@ -118,23 +130,11 @@ _SPECS: tuple[DatasetSpec, ...] = (
         nested_archives=tuple(f"**/{c}.zip" for c in CIFAR10_CLASSES),
         homepage="https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671", licence="CC BY 4.0",
         extra={"class_names": CIFAR10_CLASSES}),
-    DatasetSpec(
-        "shd", "speech", "asgl.data.spike_audio:build_hsd",
-        {"time_steps": 100, "max_time": 1.4, "splits": "train,test"},
-        # md5: the digests of the publisher's md5sums.txt (next to the files), as quoted by independent public
-        # SHD loaders that fetch from the publisher's earlier host, compneuro.net; not re-read from that file here.
-        remotes=(RemoteFile("shd_train.h5.gz", _ZENKE + "shd_train.h5.gz", md5="d47c9825dee33347913e8ce0f2be08b0"),
-                 RemoteFile("shd_test.h5.gz", _ZENKE + "shd_test.h5.gz", md5="3062a80ec0c5719404d5b02e166543b1")),
-        markers=("shd_train.h5", "shd_test.h5"),
-        homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0"),
-    DatasetSpec(
-        "ssc", "speech", "asgl.data.spike_audio:build_hsd",
-        {"time_steps": 100, "max_time": 1.0, "splits": "train,valid,test"},
-        remotes=(RemoteFile("ssc_train.h5.gz", _ZENKE + "ssc_train.h5.gz"),
-                 RemoteFile("ssc_valid.h5.gz", _ZENKE + "ssc_valid.h5.gz"),
-                 RemoteFile("ssc_test.h5.gz", _ZENKE + "ssc_test.h5.gz")),
-        markers=("ssc_train.h5", "ssc_valid.h5", "ssc_test.h5"),
-        homepage="https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/", licence="CC BY 4.0"),
+    # md5 of SHD: the digests of the publisher's md5sums.txt (next to the files), as quoted by independent public
+    # SHD loaders that fetch from the publisher's earlier host, compneuro.net; not re-read from that file here.
+    # SSC's digests were not found offline: trust on first use.
+    _heidelberg("shd", 1.4, {"train": "d47c9825dee33347913e8ce0f2be08b0", "test": "3062a80ec0c5719404d5b02e166543b1"}),
+    _heidelberg("ssc", 1.0, {"train": None, "valid": None, "test": None}),
     DatasetSpec(
         "speech-commands", "speech", "asgl.data.speech:build_speech_commands",
         {"sample_rate": 16000, "clip_seconds": 1.0, "n_mels": 32, "time_steps": 32, "dtype": "float16"},

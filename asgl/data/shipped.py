@@ -121,3 +121,14 @@ def shipped_files(dataset_id: str, root: Path = REPO_ROOT) -> Iterator[Path]:
         yield extract_shipped(dataset_id, folder, root)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def raw_or_shipped(raw_dir: Path | None, dataset_id: str) -> Iterator[Path]:
+    """``raw_dir`` itself, or when it is None (how :func:`asgl.data.prepare.prepare_dataset` calls an embedded
+    id's builder) the verified shipped files of ``dataset_id`` in a temporary folder (:func:`shipped_files`)."""
+    if raw_dir is not None:
+        yield Path(raw_dir)
+        return
+    with shipped_files(dataset_id) as folder:
+        yield folder

@@ -91,12 +91,10 @@ def build_fsdd(raw_dir: Path | None, params: dict[str, Any]):
     recordings come from the archive shipped with the repository, verified and unpacked into a temporary folder.
     Output: ``train_x [2700, T, n_mels]``, ``test_x [300, T, n_mels]`` (float32 by default), labels = digit.
     """
-    if raw_dir is None:
-        from asgl.data.shipped import shipped_files
+    from asgl.data.shipped import raw_or_shipped
 
-        with shipped_files("fsdd") as folder:
-            return _build_fsdd(folder, params)
-    return _build_fsdd(raw_dir, params)
+    with raw_or_shipped(raw_dir, "fsdd") as folder:
+        return _build_fsdd(folder, params)
 
 
 def _build_fsdd(raw_dir: Path, params: dict[str, Any]):
@@ -146,12 +144,10 @@ def build_fsdd_speakers(raw_dir: Path | None, params: dict[str, Any]):
     ``normalise``: ``train`` (per-bin z-score with training statistics, as ``fsdd``) or ``utterance``
     (:func:`utterance_normalise` first, then the same per-bin z-score). Output ``[N, T, n_mels]``.
     """
-    if raw_dir is None:
-        from asgl.data.shipped import shipped_files
+    from asgl.data.shipped import raw_or_shipped
 
-        with shipped_files("fsdd") as folder:
-            return _build_fsdd_speakers(folder, params)
-    return _build_fsdd_speakers(raw_dir, params)
+    with raw_or_shipped(raw_dir, "fsdd") as folder:
+        return _build_fsdd_speakers(folder, params)
 
 
 def _build_fsdd_speakers(raw_dir: Path, params: dict[str, Any]):

@@ -125,6 +125,18 @@ def _smooth(u, w, PRIM: tl.constexpr):
     return h, dh
 
 
+@triton.jit
+def _block_setup(w_ptr, decay_ptr, theta_ptr, N, S, C, ctr0, ctr_step, pid, BLOCK: tl.constexpr):
+    """What both kernels read first for program ``pid``: ``λ``, ``θ``, the neuron indices ``n`` of its block
+    and their mask, each neuron's width (channel ``(n // S) mod C``), and its noise counter and stride."""
+    decay = tl.load(decay_ptr)
+    theta = tl.load(theta_ptr)
+    n = pid * BLOCK + tl.arange(0, BLOCK)
+    valid = n < N
+    w = tl.load(w_ptr + (n // S) % C, mask=valid, other=1.0)
+    return decay, theta, n, valid, w, n.to(tl.uint32) + ctr0.to(tl.uint32), ctr_step.to(tl.uint32)
+
+
 @triton.jit(do_not_specialize=["ctr0", "ctr_step"])
 def _lif_fwd_kernel(x_ptr, w_ptr, y_ptr, v_ptr, decay_ptr, theta_ptr, N, T, S, C, p, ctr0, ctr_step,
                     PRIM: tl.constexpr, HARD: tl.constexpr, SCALE: tl.constexpr, NOISY: tl.constexpr,
@@ -134,13 +146,8 @@ def _lif_fwd_kernel(x_ptr, w_ptr, y_ptr, v_ptr, decay_ptr, theta_ptr, N, T, S, C
     ``λ`` and ``θ`` are read from 1-element float32 device buffers, so the host never reads them.
     """
     pid = tl.program_id(0)
-    decay = tl.load(decay_ptr)
-    theta = tl.load(theta_ptr)
-    n = pid * BLOCK + tl.arange(0, BLOCK)
-    valid = n < N
-    w = tl.load(w_ptr + (n // S) % C, mask=valid, other=1.0)
-    ctr = n.to(tl.uint32) + ctr0.to(tl.uint32)
-    step = ctr_step.to(tl.uint32)
+    decay, theta, n, valid, w, ctr, step = _block_setup(w_ptr, decay_ptr, theta_ptr, N, S, C, ctr0, ctr_step, pid,
+                                                        BLOCK)
     r = tl.zeros([BLOCK], dtype=tl.float32)
     for t in range(T):
         offs = tl.cast(t, tl.int64) * N + n
@@ -173,13 +180,8 @@ def _lif_bwd_kernel(gy_ptr, v_ptr, w_ptr, gx_ptr, gw_ptr, gdecay_ptr, gtheta_ptr
     ``gw[pid]`` (``C = 1``) or ``gw[n]`` (per channel). ``λ`` and ``θ`` are read from device buffers.
     """
     pid = tl.program_id(0)
-    decay = tl.load(decay_ptr)
-    theta = tl.load(theta_ptr)
-    n = pid * BLOCK + tl.arange(0, BLOCK)
-    valid = n < N
-    w = tl.load(w_ptr + (n // S) % C, mask=valid, other=1.0)
-    ctr = n.to(tl.uint32) + ctr0.to(tl.uint32)
-    step = ctr_step.to(tl.uint32)
+    decay, theta, n, valid, w, ctr, step = _block_setup(w_ptr, decay_ptr, theta_ptr, N, S, C, ctr0, ctr_step, pid,
+                                                        BLOCK)
     g_next = tl.zeros([BLOCK], dtype=tl.float32)
     acc_w = tl.zeros([BLOCK], dtype=tl.float32)
     acc_decay = tl.zeros([BLOCK], dtype=tl.float32)
