@@ -237,21 +237,21 @@ Times = dict[str, dict[str, list[float]]]  # {side: {case: [seconds, …]}}
 
 
 def measure(trees: dict[str, Path], caches: dict[str, Path | None], select: str, processes: int, pairs: int,
-            threads: int, sample_s: float) -> tuple[Times, Times, list[str], list[str]]:
-    """Paired samples ``{side: {case: [s per call, …]}}`` over ``processes`` worker pairs, every raw call time
-    in the same layout, the cases timed and the cases on one side only."""
-    times: Times = {side: {} for side in SIDES}
-    raw: Times = {side: {} for side in SIDES}
+            threads: int, sample_s: float, times: Times, raw: Times, first_process: int = 0,
+            only: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+    """Add paired samples to ``times`` (``{side: {case: [s per call, …]}}``) and every raw call time to ``raw``
+    (same layout) over ``processes`` worker pairs numbered from ``first_process`` (which sets the ABBA/BAAB
+    order); ``only``: time just these cases. Returns the cases timed and the cases on one side only."""
     chosen: list[str] = []
     lacking: list[str] = []
-    for process in range(processes):
+    for process in range(first_process, first_process + processes):
         workers: dict[str, Worker] = {}
         try:
             for side in SIDES:
                 workers[side] = Worker(side, trees[side], threads, caches[side])
             both = [c for c in workers["head"].cases if c in workers["base"].cases]
             lacking = sorted(set(workers["head"].cases) ^ set(workers["base"].cases))
-            chosen = [c for c in both if re.search(select, c)]
+            chosen = [c for c in both if re.search(select, c) and (only is None or c in only)]
             if not chosen:
                 raise BenchInputError(f"no case matches --select {select!r}; cases: {', '.join(both)}")
             for name in chosen:
@@ -263,11 +263,16 @@ def measure(trees: dict[str, Path], caches: dict[str, Path | None], select: str,
                         sample = workers[side].ask(op="time", calls=calls)["times"]
                         raw[side].setdefault(name, []).extend(sample)
                         times[side].setdefault(name, []).append(sum(sample) / calls)
-                print(f"process {process + 1}/{processes}: {name}", file=sys.stderr, flush=True)
+                print(f"process {process + 1}: {name}", file=sys.stderr, flush=True)
         finally:
             for worker in workers.values():
                 worker.close()
-    return times, raw, chosen, lacking
+    return chosen, lacking
+
+
+def judge(times: Times, chosen: Sequence[str], threshold: float) -> list[Verdict]:
+    """The :class:`Verdict` of every case in ``chosen`` from all its samples so far."""
+    return [verdict(name, times["base"][name], times["head"][name], threshold) for name in chosen]
 
 
 def format_table(verdicts: Sequence[Verdict], threshold: float) -> str:
@@ -295,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="τ (default 0.10)")
     parser.add_argument("--select", default=DEFAULT_SELECT, help="regular expression on case names (default all)")
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads per worker (default 2)")
+    parser.add_argument("--follow-up", type=int, default=2,
+                        help="rounds of --processes more processes for the cases still inconclusive (default 2)")
     parser.add_argument("--inject-lif-slowdown", type=float, default=None, metavar="F",
                         help="head's fused LIF sleeps F times its duration per call (needs --head)")
     parser.add_argument("--out", default=".benchmarks/bench-check.json", help="JSON report")
@@ -307,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.inject_lif_slowdown is not None and args.head is None:
             raise BenchInputError("--inject-lif-slowdown changes the head tree: give --head REF (a worktree), "
                                   "the working tree is never modified")
+        if args.follow_up < 0:
+            raise BenchInputError(f"--follow-up must be at least 0, got {args.follow_up}")
         for option, value in (("--threads", args.threads), ("--processes", args.processes), ("--pairs", args.pairs)):
             if value < 1:
                 raise BenchInputError(f"{option} must be at least 1, got {value}")
@@ -327,9 +336,22 @@ def main(argv: list[str] | None = None) -> int:
         trees = {"base": base_tree, "head": head_tree}
         caches = {side: (work / "numba-cache" if tree in made else None) for side, tree in trees.items()}
         hashes = {side: source_hash(tree) for side, tree in trees.items()}
-        times, raw, chosen, lacking = measure(trees, caches, args.select, args.processes, args.pairs, args.threads,
-                                              args.sample_ms / 1e3)
-        verdicts = [verdict(name, times["base"][name], times["head"][name], args.threshold) for name in chosen]
+        times: Times = {side: {} for side in SIDES}
+        raw: Times = {side: {} for side in SIDES}
+        chosen, lacking = measure(trees, caches, args.select, args.processes, args.pairs, args.threads,
+                                  args.sample_ms / 1e3, times, raw)
+        verdicts = judge(times, chosen, args.threshold)
+        rounds = args.processes
+        for _ in range(args.follow_up):
+            undecided = [v.name for v in verdicts if v.verdict == INCONCLUSIVE]
+            if not undecided:
+                break
+            print(f"follow-up: {len(undecided)} inconclusive, {args.processes} more processes each",
+                  file=sys.stderr, flush=True)
+            measure(trees, caches, args.select, args.processes, args.pairs, args.threads, args.sample_ms / 1e3,
+                    times, raw, first_process=rounds, only=undecided)
+            rounds += args.processes
+            verdicts = judge(times, chosen, args.threshold)
     except BenchInputError as exc:
         print(f"bench_check: {exc}", file=sys.stderr)
         return 2
@@ -339,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     answer = overall(verdicts)
     injected = "" if args.inject_lif_slowdown is None else f", LIF slowed by {args.inject_lif_slowdown:.0%}"
     print(f"base {base_sha[:12]} (merge-base of HEAD and {args.base}) against head {head_sha[:12]}{injected}; "
-          f"{args.processes} processes × {args.pairs} pairs per case, {args.threads} threads")
+          f"{args.processes} processes × {args.pairs} pairs per case (up to {args.follow_up} follow-up rounds of "
+          f"{args.processes} for inconclusive cases; {rounds} processes in all), {args.threads} threads")
     print(format_table(verdicts, args.threshold))
     if lacking:
         print(f"on one side only (skipped): {', '.join(lacking)}")
@@ -352,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         "base": {"ref": args.base, "commit": base_sha, "source_sha256": hashes["base"]},
         "head": {"ref": args.head or "working tree", "commit": head_sha, "source_sha256": hashes["head"],
                  "injected_lif_slowdown": args.inject_lif_slowdown},
-        "processes": args.processes, "pairs": args.pairs, "sample_ms": args.sample_ms, "select": args.select,
+        "processes": args.processes, "processes_run": rounds, "follow_up": args.follow_up, "pairs": args.pairs,
+        "sample_ms": args.sample_ms, "select": args.select,
         "threads": args.threads, "verdicts": [asdict(v) for v in verdicts], "one_side_only": lacking,
         "sample_s_per_call": times, "raw_call_s": raw,
     }

@@ -107,3 +107,38 @@ def test_a_worktree_is_made_with_commit_times_and_removed(bench_check, tmp_path)
     assert not path.exists()
     listed = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, cwd=bench_check.REPO_ROOT)
     assert str(path) not in listed.stdout
+
+
+def test_follow_up_rounds_time_only_the_undecided_cases_in_later_processes(bench_check, monkeypatch) -> None:
+    """``measure(only=…, first_process=…)`` adds samples of the named cases only, continuing the ABBA/BAAB
+    alternation from the process number it is given."""
+    orders: list[tuple[int, str, str]] = []
+
+    class FakeWorker:
+        def __init__(self, side, tree, threads, numba_cache) -> None:
+            self.side, self.cases, self.name = side, ["a", "b"], None
+
+        def ask(self, op, **request):
+            if op == "build":
+                self.name = request["name"]
+                return {"built": self.name}
+            orders.append((len(orders), self.side, self.name))
+            return {"times": [0.01 if self.side == "base" else 0.02] * request["calls"]}
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(bench_check, "Worker", FakeWorker)
+    times = {side: {} for side in bench_check.SIDES}
+    raw = {side: {} for side in bench_check.SIDES}
+    trees = {"base": None, "head": None}
+    chosen, _ = bench_check.measure(trees, trees, "", 1, 2, 1, 0.0, times, raw)
+    assert chosen == ["a", "b"] and len(times["head"]["a"]) == len(times["head"]["b"]) == 2
+    orders.clear()
+    bench_check.measure(trees, trees, "", 1, 2, 1, 0.0, times, raw, first_process=1, only=["b"])
+    timed = [(side, name) for _, side, name in orders]
+    assert {name for _, name in timed} == {"b"}
+    assert timed[1:] == [("head", "b"), ("base", "b"), ("base", "b"), ("head", "b")]  # probe, then BAAB
+    assert len(times["head"]["a"]) == 2 and len(times["head"]["b"]) == 4
+    verdicts = bench_check.judge(times, chosen, 0.10)
+    assert [v.verdict for v in verdicts] == [bench_check.FAIL, bench_check.FAIL]
