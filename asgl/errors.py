@@ -3,7 +3,7 @@
 Every such error of the core and of the pipelines derives from :class:`UserError` (``DataError``,
 ``WriteError``, ``ParamsError``, ``MethodSourceError``, ``ExportError`` …), and ``str(err)`` is a complete,
 one-line explanation that names the file, key or value at fault and what to do. The command-line entry
-(:func:`pipelines.entry.run_main`) prints it as one ``error:`` line and exits with status 2; any other
+(:func:`pipelines.lib.entry.run_main`) prints it as one ``error:`` line and exits with status 2; any other
 exception is a bug and keeps its traceback.
 """
 

@@ -22,7 +22,7 @@ Where methods come from (nothing is imported before it is asked for):
   name and whose value is the module (how pytest and timm find their plugins); this repository's own
   baselines are announced the same way in ``pyproject.toml``. :func:`get_method` imports only the module
   that announces the name asked for; :func:`available_methods` imports them all. A module can also be
-  imported by file path (``pipelines.identity.import_source``), with no entry point at all.
+  imported by file path (``pipelines.lib.identity.import_source``), with no entry point at all.
 
 Registration is strict: a duplicate name raises. The registry imports no training code and no baseline.
 """

@@ -96,7 +96,7 @@ fi
 #    asked for (docker/select_runs.py; the stages fetch@/prepare@<dataset> and train@<method> follow).
 if [[ -n "${ASGL_PROFILE:-}" ]]; then
     log "profile: ${ASGL_PROFILE}"
-    python -m pipelines.profile "${ASGL_PROFILE}"
+    python -m pipelines.commands.profile "${ASGL_PROFILE}"
 fi
 if [[ -n "${ASGL_DATASETS:-}${ASGL_METHODS:-}" ]]; then
     python docker/select_runs.py --params params.yaml --datasets "${ASGL_DATASETS:-}" --methods "${ASGL_METHODS:-}"

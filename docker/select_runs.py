@@ -12,7 +12,7 @@ Everything else (each dataset's recipe, each method's section, seeds, workers) i
 narrowed run is a part of the full one: its runs have the same identity and are reused by a later full run.
 The DVC stages follow (``fetch@<dataset>``, ``prepare@<dataset>``, ``train@<method>``). A name that is not
 in the profile stops with status 2 and one line naming the variable, the value and the choices; the file is
-rewritten atomically and validated (:func:`pipelines.params.validate`) before it is.
+rewritten atomically and validated (:func:`pipelines.lib.params.validate`) before it is.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def narrow(params: dict[str, Any], datasets: Sequence[str], methods: Sequence[st
 def select(path: Path, datasets: Sequence[str], methods: Sequence[str]) -> dict[str, Any]:
     """Narrow the params file at ``path`` in place (validated, atomic); return the new params."""
     from asgl.io import atomic_write_text
-    from pipelines.params import validate
+    from pipelines.lib.params import validate
 
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
     narrowed = narrow(params, datasets, methods, path)

@@ -21,7 +21,7 @@ Python process imports asgl, then times its first forward + backward with ``p = 
 (wall and CPU seconds), and the script reports whether numba's cache folder gained files.
 
 With ``--run-breakdown`` it times one small training run in a fresh process, the shape of a single
-``python -m pipelines.train`` run on digits: imports, the first step (kernel compilation or cache load), the
+``python -m pipelines.stages.train`` run on digits: imports, the first step (kernel compilation or cache load), the
 rest of the first epoch, the later epochs, and a final evaluation (``p = 0`` kernels), each in wall and CPU
 seconds (CPU time of all threads; less sensitive than wall time to other processes on the machine). The run:
 resnet_tiny (width 8, as the embedded profile) with ASGL neurons (``p = 0.2``, learnable decay), SGD, random

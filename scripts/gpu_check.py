@@ -8,9 +8,9 @@ Three parts, each a separate process with its own time limit, all within ``--bud
    at most ``--max-floor-ratio`` × floor (default 2: at least half the peak bandwidth) and, in float32, its
    outputs and gradients agree with the autograd reference (spike mismatch fraction and max relative gradient
    error at most ``--max-parity``).
-3. ``training``: ``python -m pipelines.plan --profile paper --device cuda``: a few training steps of each
+3. ``training``: ``python -m pipelines.commands.plan --profile paper --device cuda``: a few training steps of each
    paper dataset (``--plan-methods``, default ``asgl,sg``) with the real models on synthetic data of the real
-   shapes; PASS when every pair ran. Skipped (and the verdict FAIL) when pipelines/plan.py is absent.
+   shapes; PASS when every pair ran. Skipped (and the verdict FAIL) when pipelines/commands/plan.py is absent.
 
 Before them, docker/gpu_preflight.py checks the driver and that torch can use the GPU; on a machine without
 one the check stops there with one line and exit status 1. Output: one PASS/FAIL line per part with its
@@ -81,8 +81,8 @@ def plan_parts(args: argparse.Namespace, work: Path, python: str = sys.executabl
                                            "tests"], 0.30 * b),
         Part("kernel", "kernel vs HBM floor", [python, "scripts/bench_gpu.py", "--peak-gbps", str(args.peak_gbps),
                                                "--out", str(work / "bench_gpu.json")], 0.25 * b),
-        Part("training", "paper training steps", [python, "-m", "pipelines.plan", "--profile", "paper", "--device",
-                                                  "cuda", "--steps", str(args.plan_steps), "--methods",
+        Part("training", "paper training steps", [python, "-m", "pipelines.commands.plan", "--profile", "paper",
+                                                  "--device", "cuda", "--steps", str(args.plan_steps), "--methods",
                                                   args.plan_methods, "--keep-going"], 0.45 * b),
     ]
 
@@ -120,7 +120,7 @@ def judge_kernel(result: subprocess.CompletedProcess, work: Path, args: argparse
 
 
 def judge_training(result: subprocess.CompletedProcess, work: Path, args: argparse.Namespace) -> tuple[bool, str]:
-    """pipelines.plan's ``ok  <dataset> × <method>: <s> s/step`` lines and its exit status."""
+    """pipelines.commands.plan's ``ok  <dataset> × <method>: <s> s/step`` lines and its exit status."""
     steps = [(m.group(1), float(m.group(2))) for m in re.finditer(r"^ok\s+(.+?): ([\d.]+) s/step", result.stderr,
                                                                    re.M)]
     failed = re.search(r"error: (\d+) of (\d+) pairs failed", result.stderr)
@@ -147,8 +147,8 @@ def _tail(result: subprocess.CompletedProcess, lines: int = 15) -> str:
 
 def run_part(part: Part, deadline: float, args: argparse.Namespace, work: Path, runner: Runner) -> Outcome:
     """Run one part within its limit and what is left of the budget; never raises for the part's failures."""
-    if part.name == "training" and not (ROOT / "pipelines" / "plan.py").exists():
-        return Outcome(part.name, "FAIL", "pipelines/plan.py is missing: no training check", 0.0)
+    if part.name == "training" and not (ROOT / "pipelines" / "commands" / "plan.py").exists():
+        return Outcome(part.name, "FAIL", "pipelines/commands/plan.py is missing: no training check", 0.0)
     timeout = min(part.timeout_s, deadline - time.monotonic())
     if timeout <= 1:
         return Outcome(part.name, "FAIL", "not run: the time budget is spent", 0.0)

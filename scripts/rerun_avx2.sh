@@ -23,7 +23,7 @@ yaml.safe_dump(params, open(f"{out}.params.yaml", "w", encoding="utf-8"), sort_k
 PY
 export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
 for method in $("$py" -c "import yaml; print(' '.join(yaml.safe_load(open('$out.params.yaml'))['run']['methods']))"); do
-    "$py" -m pipelines.train --method "$method" --params "$out.params.yaml" | tail -n 1
+    "$py" -m pipelines.stages.train --method "$method" --params "$out.params.yaml" | tail -n 1
 done
-"$py" -m pipelines.linear --params "$out.params.yaml"
-"$py" -m pipelines.evaluate --params "$out.params.yaml"
+"$py" -m pipelines.stages.linear --params "$out.params.yaml"
+"$py" -m pipelines.stages.evaluate --params "$out.params.yaml"

@@ -138,7 +138,7 @@ def link_prepared(data_root: str | Path, source_id: str, dataset_id: str) -> Pat
     manifest = read_manifest(data_root, source_id)
     if manifest is None or not tensors_match(data_root, source_id, manifest):
         raise CorruptCacheError(f"{source_pt}: no intact prepared cache of {source_id!r} to share with "
-                                f"{dataset_id!r}; run: python -m pipelines.prepare {source_id}")
+                                f"{dataset_id!r}; run: python -m pipelines.stages.prepare {source_id}")
     temporary = target_pt.with_name(f".{target_pt.name}.{os.getpid()}.link")
     try:
         with contextlib.suppress(FileNotFoundError):
@@ -168,8 +168,8 @@ def load_prepared(data_root: str | Path, dataset_id: str) -> PreparedData:
     manifest = read_manifest(data_root, dataset_id)
     if manifest is None or not pt_path.exists():
         raise FileNotFoundError(f"no prepared cache for {dataset_id!r} under {pt_path.parent}; "
-                                f"run: python -m pipelines.prepare {dataset_id} --data-root {data_root}")
-    rebuild = f"rebuild it: python -m pipelines.prepare {dataset_id} --data-root {data_root} --force"
+                                f"run: python -m pipelines.stages.prepare {dataset_id} --data-root {data_root}")
+    rebuild = f"rebuild it: python -m pipelines.stages.prepare {dataset_id} --data-root {data_root} --force"
     if "tensor_sha256" in manifest and not tensors_match(data_root, dataset_id, manifest):
         raise CorruptCacheError(f"{pt_path}: prepared cache is truncated or corrupted (its sha256 differs from "
                                 f"the manifest's); {rebuild}")

@@ -1,6 +1,6 @@
 """The shape of a prepared dataset without its files: what a run's model input will be, and how many samples.
 
-Used to try a profile on synthetic data before anything is downloaded (``python -m pipelines.plan``). For a
+Used to try a profile on synthetic data before anything is downloaded (``python -m pipelines.commands.plan``). For a
 downloadable dataset the shape follows from its preparation options and the published split sizes; a
 prepared cache's manifest gives the same facts exactly (:func:`shape_from_manifest`).
 
@@ -69,7 +69,7 @@ def expected_shape(dataset_id: str, options: Mapping[str, Any] | None = None) ->
     if kind == "medley-solos-db":
         return DataShape((p["time_steps"], p["n_mels"]), 8, 5_841, 12_236, True, p["dtype"])
     raise UnknownShapeError(f"no expected shape for dataset {dataset_id!r} before it is built; prepare it "
-                            f"(python -m pipelines.prepare {dataset_id}) so that its manifest gives the shape")
+                            f"(python -m pipelines.stages.prepare {dataset_id}) so that its manifest gives the shape")
 
 
 def shape_from_manifest(manifest: Mapping[str, Any]) -> DataShape:

@@ -7,7 +7,7 @@ same folder a download would fill, so a builder cannot tell where its files came
 
 :data:`SHIPPED` is static: which ids ship an archive does not depend on the checkout, and this module
 imports neither the registry nor :mod:`asgl.data.raw` (which unpacks a shipped archive into the raw folder,
-:func:`asgl.data.raw.fetch_shipped`). A builder called without a raw folder (``pipelines.plan``) reads
+:func:`asgl.data.raw.fetch_shipped`). A builder called without a raw folder (``pipelines.commands.plan``) reads
 :func:`shipped_files`, the same verified archive unpacked into a temporary folder.
 """
 
@@ -37,7 +37,7 @@ class ShippedDataError(DataError):
 @dataclass(frozen=True)
 class ShippedArchive:
     """One archive in the source tree. ``path``: relative to the repository root; ``sha256``: its digest;
-    ``has_upstream``: the dataset can also be downloaded (``pipelines.fetch <id> --download``)."""
+    ``has_upstream``: the dataset can also be downloaded (``pipelines.stages.fetch <id> --download``)."""
 
     dataset_id: str
     path: str
@@ -73,7 +73,7 @@ def verified_archive(dataset_id: str, root: Path = REPO_ROOT) -> Path:
         raise ShippedDataError(f"dataset {dataset_id!r} has no shipped archive; shipped ids: {', '.join(SHIPPED)}")
     path = entry.location(root)
     if not path.is_file():
-        upstream = (f" or fetch the upstream files with `python -m pipelines.fetch {dataset_id} --download`"
+        upstream = (f" or fetch the upstream files with `python -m pipelines.stages.fetch {dataset_id} --download`"
                     if entry.has_upstream else "")
         raise ShippedDataError(f"shipped archive {path} is missing; restore it from git "
                                f"(git restore {entry.path}){upstream}")

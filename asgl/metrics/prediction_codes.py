@@ -2,7 +2,7 @@
 prepared data's test order.
 
 A run keeps its predicted class ``ŷ_i`` for each test sample ``i = 0..N−1`` so that two runs can be compared
-sample by sample (paired on the test set, :mod:`pipelines.stats`) and so that a recorded accuracy can be
+sample by sample (paired on the test set, :mod:`pipelines.lib.stats`) and so that a recorded accuracy can be
 checked against what the run actually predicted: ``accuracy = 100 · (1/N) Σ_i [ŷ_i = y_i]``.
 
 Encoding: the classes as unsigned integers of the smallest width that holds them (``u8`` up to 255 classes,

@@ -57,7 +57,7 @@ class TrainConfig:
             normalisation; ``"dvs"`` (flip and roll of event frames, the authors' CIFAR10-DVS recipe) or
             ``"dvs_roll"`` (roll only, for classes that a mirror image would change).
         ddp: processes (GPUs) of one data-parallel run; ``N > 1`` makes the executor start the run under
-            ``torchrun --nproc-per-node N`` (:mod:`pipelines.ddp_launch`), ``1`` is a single process.
+            ``torchrun --nproc-per-node N`` (:mod:`pipelines.lib.ddp_launch`), ``1`` is a single process.
     """
 
     epochs: int = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cli import build_parser, main
+from pipelines.commands.cli import build_parser, main
 from tests.cli.test_compare_plugin import write_params
 
 
@@ -78,13 +78,13 @@ def test_an_unknown_delegated_flag_is_refused(capsys):
     (["a", "b"], ["a", "b"]), (["a,b"], ["a", "b"]), (["a,b", "c"], ["a", "b", "c"]), (None, None),
 ])
 def test_list_items_either_way(values, items):
-    from pipelines.cli import split_items
+    from pipelines.commands.cli import split_items
 
     assert split_items(values) == items
 
 
 def test_comma_lists_for_a_module_that_reads_one_value():
-    from pipelines.cli import join_lists
+    from pipelines.commands.cli import join_lists
 
     argv = ["--datasets", "a", "b,c", "--steps", "1", "--methods", "sg", "--keep-going"]
     assert join_lists(argv, ("--datasets", "--methods")) == [
@@ -101,12 +101,12 @@ def test_compare_takes_seeds_either_way_and_refuses_a_non_integer(tmp_path, caps
 
 
 def test_a_stage_run_by_dvc_keeps_its_python_m_name(monkeypatch):
-    from pipelines.progname import program
+    from pipelines.lib.progname import program
 
-    monkeypatch.setattr("sys.argv", ["/somewhere/pipelines/plan.py", "--help"])
-    assert program("pipelines.plan") == "python -m pipelines.plan"
+    monkeypatch.setattr("sys.argv", ["/somewhere/pipelines/commands/plan.py", "--help"])
+    assert program("pipelines.commands.plan") == "python -m pipelines.commands.plan"
     monkeypatch.setattr("sys.argv", ["asgl-bench plan", "--help"])
-    assert program("pipelines.plan") == "asgl-bench plan"
+    assert program("pipelines.commands.plan") == "asgl-bench plan"
 
 
 def test_plan_takes_a_space_separated_list_like_every_subcommand(capsys):

@@ -15,9 +15,9 @@ import numpy as np
 import yaml
 
 from asgl.metrics import prediction_codes
-from pipelines.identity import REPO_ROOT
-from pipelines.records import runs_document
-from pipelines.stats import accuracy_interval, difference_interval, verdict
+from pipelines.lib.identity import REPO_ROOT
+from pipelines.lib.records import runs_document
+from pipelines.lib.stats import accuracy_interval, difference_interval, verdict
 from tests.cli.plugin_fixture import METHOD, write_plugin
 
 REFERENCE = {("asgl", 0): 0.80, ("asgl", 1): 0.82, ("sg", 0): 0.10, ("sg", 1): 0.11}
@@ -68,7 +68,7 @@ def test_compare_an_entry_point_plugin(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), str(REPO_ROOT)])}
     env.pop("ASGL_DATA_ROOT", None)
-    cmd = [sys.executable, "-m", "pipelines.cli", "compare", METHOD, "--params", str(params), "--reference",
+    cmd = [sys.executable, "-m", "pipelines.commands.cli", "compare", METHOD, "--params", str(params), "--reference",
            str(reference), "--results", str(out), "--datasets", "digits", "--seeds", "0", "1", "--epochs", "1"]
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

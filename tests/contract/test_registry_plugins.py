@@ -10,7 +10,7 @@ import tomllib
 import pytest
 
 from asgl import registry
-from pipelines.identity import REPO_ROOT
+from pipelines.lib.identity import REPO_ROOT
 from tests.cli.plugin_fixture import METHOD, MODULE, write_distribution, write_plugin
 
 
@@ -59,7 +59,7 @@ def test_an_installed_plugin_is_found_by_name_and_listed(plugin_on_path):
 
 
 def test_the_same_file_imported_twice_is_one_method(plugin_on_path):
-    from pipelines.identity import import_source
+    from pipelines.lib.identity import import_source
 
     spec = registry.get_method(METHOD)
     import_source(plugin_on_path / f"{MODULE}.py")  # a second module object from the same file

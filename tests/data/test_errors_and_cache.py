@@ -9,8 +9,8 @@ import pytest
 from asgl.data import cache, load_prepared, prepare_dataset
 from asgl.data.errors import ChecksumMismatchError, CorruptFileError, DatasetUnavailableError
 from asgl.data.registry import RemoteFile
-from pipelines import fetch as fetch_cli
-from pipelines import prepare as prepare_cli
+from pipelines.stages import fetch as fetch_cli
+from pipelines.stages import prepare as prepare_cli
 
 from .conftest import prepared_files
 from .formats import write_hsd_h5
@@ -109,7 +109,7 @@ def test_unknown_option_rejected(tmp_path):
 
 
 def test_load_prepared_missing_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"pipelines\.prepare digits"):
+    with pytest.raises(FileNotFoundError, match=r"pipelines\.stages\.prepare digits"):
         load_prepared(tmp_path, "digits")
 
 

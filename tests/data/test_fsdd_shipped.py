@@ -23,8 +23,8 @@ from asgl.data import DataError, load_prepared, prepare_dataset, registry, shipp
 from asgl.data.download import file_digest
 from asgl.data.registry import RemoteFile
 from asgl.data.speech import build_fsdd, fsdd_recordings, fsdd_split
-from pipelines import fetch as fetch_cli
-from pipelines import prepare as prepare_cli
+from pipelines.stages import fetch as fetch_cli
+from pipelines.stages import prepare as prepare_cli
 
 from .formats import write_tone
 

@@ -23,8 +23,8 @@ from asgl.data import load_prepared, prepare_dataset, registry, shipped
 from asgl.data.download import file_digest
 from asgl.data.errors import CorruptFileError, DataError
 from asgl.data.nmnist import frame_events, read_events, read_labels, recordings, split_indices
-from pipelines import fetch as fetch_cli
-from pipelines import prepare as prepare_cli
+from pipelines.stages import fetch as fetch_cli
+from pipelines.stages import prepare as prepare_cli
 
 ENTRY = shipped.SHIPPED["nmnist-small"]
 FOLDER = shipped.REPO_ROOT / "datasets" / "nmnist-small"

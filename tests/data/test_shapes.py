@@ -36,5 +36,5 @@ def test_shd_shape_follows_the_preparation_options(tmp_path, rng):
 
 
 def test_sets_known_only_once_built_say_what_to_run():
-    with pytest.raises(UnknownShapeError, match=r"pipelines\.prepare digits"):
+    with pytest.raises(UnknownShapeError, match=r"pipelines\.stages\.prepare digits"):
         expected_shape("digits")

@@ -36,7 +36,7 @@ DOWNLOAD_KILLS = {
     QUICK: [(0.4, True)],
     LONG: [(f, ranged) for f in (0.1, 0.5, 0.9) for ranged in (True, False)],
 }
-# Kill `python -m pipelines.prepare digits-dvs` at a random time: seeds.
+# Kill `python -m pipelines.stages.prepare digits-dvs` at a random time: seeds.
 PREPARE_KILLS = {QUICK: [], LONG: list(range(6))}
 # Kill prepare at a chosen point of the cache write: "pt" (inside the tensor file), "gap" (between tensor
 # file and manifest, with an older cache of other parameters in place).
@@ -88,8 +88,8 @@ def counts() -> list[tuple[str, str, int, int]]:
          *(a + b for a, b in zip(n(CHECKPOINT_WRITE_KILLS), n(TRAIN_CHAINS, lambda c: int(c[3] > 0)),
                                  strict=True))),
         ("interruption", "SIGKILL of a download", *n(DOWNLOAD_KILLS)),
-        ("interruption", "SIGKILL of `pipelines.prepare` at a random time", *n(PREPARE_KILLS)),
-        ("interruption", "SIGKILL of `pipelines.prepare` inside the cache write", *n(PREPARE_WRITE_KILLS)),
+        ("interruption", "SIGKILL of `pipelines.stages.prepare` at a random time", *n(PREPARE_KILLS)),
+        ("interruption", "SIGKILL of `pipelines.stages.prepare` inside the cache write", *n(PREPARE_WRITE_KILLS)),
     ]
     for kind in FILE_KINDS:
         rows.append(("integrity", f"{kind}: truncated", *n(TRUNCATIONS)))

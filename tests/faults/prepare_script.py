@@ -1,4 +1,4 @@
-"""``python -m pipelines.prepare digits-dvs`` that pauses inside its cache write, for the parent to SIGKILL.
+"""``python -m pipelines.stages.prepare digits-dvs`` that pauses inside its cache write, for the parent to SIGKILL.
 
 Usage: ``python -m tests.faults.prepare_script DATA_ROOT {pt,gap} [--set KEY=VALUE ...]``
 
@@ -13,7 +13,7 @@ import sys
 import time
 
 from asgl.data import cache
-from pipelines import prepare
+from pipelines.stages import prepare
 
 
 def _pause() -> None:

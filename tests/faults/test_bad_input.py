@@ -23,10 +23,10 @@ from asgl.io import WriteError
 from asgl.registry import get_method
 from asgl.training import Callback, NonFiniteLossError, train
 from asgl.training.checkpoint import load_checkpoint
-from pipelines import fetch as fetch_cli
-from pipelines import prepare as prepare_cli
-from pipelines import train as train_cli
-from pipelines.params import ParamsError, validate
+from pipelines.lib.params import ParamsError, validate
+from pipelines.stages import fetch as fetch_cli
+from pipelines.stages import prepare as prepare_cli
+from pipelines.stages import train as train_cli
 
 from . import plan
 from . import train_script as script

@@ -212,7 +212,7 @@ def _check_prepared_after_kill(root: Path, reference) -> None:
 def test_sigkill_during_prepare_then_rerun_gives_the_same_cache(seed, tmp_path, prepared_reference):
     reference = prepared_reference(PREPARE_OPTIONS["max_per_class"])
     root = tmp_path / "data"
-    args = ["-m", "pipelines.prepare", "digits-dvs", "--data-root", str(root),
+    args = ["-m", "pipelines.stages.prepare", "digits-dvs", "--data-root", str(root),
             "--set", f"max_per_class={PREPARE_OPTIONS['max_per_class']}"]
     proc = Proc(args, tmp_path / "prepare.stderr")
     time.sleep(random.Random(seed).uniform(2.0, 10.0))

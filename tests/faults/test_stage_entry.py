@@ -1,11 +1,11 @@
 """Every stage this suite runs answers a corrupt input, a full disk and a missing package with one ``error:``
-line and exit status 2 (:func:`pipelines.entry.run_main`), never a traceback.
+line and exit status 2 (:func:`pipelines.lib.entry.run_main`), never a traceback.
 
 The full disk is real ENOSPC from ``os.fsync`` (every atomic write of :mod:`asgl.io` syncs before it renames),
 or from the writer of a format :mod:`asgl.io` does not write (NIR's HDF5). A missing package is a real
 ``ModuleNotFoundError`` from Python's import system (its ``sys.modules`` entry set to ``None``), raised at
 the first step of the stage's work when the stage has no optional import of its own. ``plan`` writes no file,
-so a full disk does not concern it; ``export`` is driven through :func:`pipelines.export.export_run`, the work
+so a full disk does not concern it; ``export`` is driven through :func:`pipelines.commands.export.export_run`, the work
 ``asgl-bench export`` runs.
 """
 
@@ -24,8 +24,9 @@ import torch
 import yaml
 
 from asgl.data import prepare_dataset
-from pipelines import fetch, linear, plan, prepare, profile, train
-from pipelines.entry import run_main
+from pipelines.commands import plan, profile
+from pipelines.lib.entry import run_main
+from pipelines.stages import fetch, linear, prepare, train
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN_YAML = "run: {datasets: [digits\n"
@@ -152,7 +153,7 @@ def _run_folder(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("fault", ["corrupt", "full-disk", "missing-package"])
 def test_export_faults_are_one_line(fault, tmp_path, monkeypatch, capsys):
-    from pipelines.export import export_run
+    from pipelines.commands.export import export_run
 
     run = _run_folder(tmp_path)
     needle = {"corrupt": "config.json", "full-disk": "no space left", "missing-package": "'nir' is not installed"}

@@ -3,7 +3,7 @@ and say "better" under no difference at most 5 % of the time (figures in docs/pi
 
 import pytest
 
-from pipelines.calibration import SCENARIOS, calibrate
+from pipelines.commands.calibration import SCENARIOS, calibrate
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name.split(" ")[0])

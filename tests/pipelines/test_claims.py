@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asgl.errors import UserError
-from pipelines.claims import END, START, results_text, update_readme
+from pipelines.lib.claims import END, START, results_text, update_readme
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +17,7 @@ def test_the_readme_text_is_generated_from_the_committed_statistics():
     statistics = json.loads((ROOT / "results" / "statistics.json").read_text(encoding="utf-8"))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split(START, 1)[1].split(END, 1)[0].strip("\n")
-    assert block == results_text(statistics), "README's results text is stale: run `python -m pipelines.tables`"
+    assert block == results_text(statistics), "README's results text is stale: run `python -m pipelines.stages.tables`"
 
 
 def interval(mean, half, n=3):

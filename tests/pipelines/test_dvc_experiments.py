@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.identity import REPO_ROOT
+from pipelines.lib.identity import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 COPIED = ("asgl", "baselines", "pipelines", "dvc.yaml", "reference_results.yaml")

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from asgl.data import prepare_dataset
-from pipelines import identity, train
+from pipelines.lib import identity, runs
+from pipelines.stages import train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +39,8 @@ def test_a_changed_prepare_key_retrains_and_an_unchanged_one_reuses(tmp_path, mo
     again = train.train_stage(_params(root, results, {"seed": 0}), "sg")
     assert _checkpoint_mtime(results) == before, "same code, data and settings: the finished run is reused"
     assert again[0]["accuracy"] == first[0]["accuracy"]
-    make_record = train.make_record
-    monkeypatch.setattr(train, "make_record", lambda *a: {**make_record(*a), "a_new_column": 1})
+    make_record = runs.make_record
+    monkeypatch.setattr(runs, "make_record", lambda *a: {**make_record(*a), "a_new_column": 1})
     reformatted = train.train_stage(_params(root, results, {"seed": 0}), "sg")
     assert _checkpoint_mtime(results) == before, "a new record column reuses the finished run"
     assert reformatted[0]["a_new_column"] == 1 and reformatted[0]["accuracy"] == first[0]["accuracy"]
@@ -97,18 +98,19 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_record_format_messages_and_tables_are_outside_the_identity(repo_copy):
     base = _fingerprints(repo_copy)
     pipelines = repo_copy / "pipelines"
-    _edit(pipelines / "records.py", "def make_record(", "def a_new_record_column() -> str:\n    return 'x'\n\n\n"
-                                                       "def make_record(")
-    _edit(pipelines / "train.py", "run.methods has no", "run.methods lacks")
-    _edit(pipelines / "params.py", "class ParamsError", "# edited\nclass ParamsError")
-    _edit(pipelines / "tables.py", '"""', '"""Edited. ')
-    _edit(pipelines / "evaluate.py", '"""', '"""Edited. ')
+    _edit(pipelines / "lib" / "records.py", "def make_record(",
+          "def a_new_record_column() -> str:\n    return 'x'\n\n\ndef make_record(")
+    _edit(pipelines / "stages" / "train.py", "run.methods has no", "run.methods lacks")
+    _edit(pipelines / "lib" / "runs.py", '"""', '"""Edited. ')
+    _edit(pipelines / "lib" / "params.py", "class ParamsError", "# edited\nclass ParamsError")
+    _edit(pipelines / "stages" / "tables.py", '"""', '"""Edited. ')
+    _edit(pipelines / "stages" / "evaluate.py", '"""', '"""Edited. ')
     assert _fingerprints(repo_copy) == base, "a record column, a message or a table must retrain nothing"
 
 
 def test_the_code_that_trains_a_run_is_inside_the_identity(repo_copy):
     base = _fingerprints(repo_copy)
-    _edit(repo_copy / "pipelines" / "training_run.py", "torch.manual_seed(settings[\"seed\"])",
+    _edit(repo_copy / "pipelines" / "lib" / "training_run.py", "torch.manual_seed(settings[\"seed\"])",
           "torch.manual_seed(settings[\"seed\"] + 1)")
     assert all(a != b for a, b in zip(_fingerprints(repo_copy).values(), base.values(), strict=True)), \
         "an edit of how a run is trained retrains every method"

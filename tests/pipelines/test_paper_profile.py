@@ -18,7 +18,7 @@ from asgl.training.batches import model_input
 from asgl.training.config import TrainConfig
 from asgl.training.losses import per_sample_loss
 from asgl.training.optim import build_optimisers
-from pipelines import plan
+from pipelines.commands import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPER = yaml.safe_load((ROOT / "profiles" / "paper.yaml").read_text())

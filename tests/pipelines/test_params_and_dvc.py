@@ -9,9 +9,9 @@ from asgl.data import REGISTRY as DATASETS
 from asgl.models import MODELS
 from asgl.registry import available_methods
 from asgl.training.config import TrainConfig
-from pipelines import profile
-from pipelines.identity import load_method
-from pipelines.params import ParamsError, load_params, runs_of, validate
+from pipelines.commands import profile
+from pipelines.lib.identity import load_method
+from pipelines.lib.params import ParamsError, load_params, runs_of, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
@@ -71,13 +71,13 @@ def test_a_method_source_that_registers_another_name_is_refused():
 def test_dvc_yaml_stages_match_params_yaml():
     dvc = _load(ROOT / "dvc.yaml")
     stages = dvc["stages"]
-    assert list(stages) == ["fetch", "prepare", "train", "linear", "evaluate", "tables"]
+    assert list(stages) == ["fetch", "prepare", "train", "linear", "evaluate", "tables", "plots"]
     train = stages["train"]
     assert train["foreach"] == "${run.methods}", "one train stage per method"
     deps = set(train["do"]["deps"])
     assert "${item}" in deps, "a method's stage depends on its own source file"
     assert "baselines" not in deps, "a method's stage must not depend on the other methods' files"
-    from pipelines.identity import CORE_FOLDER, PIPELINE_FILES
+    from pipelines.lib.identity import CORE_FOLDER, PIPELINE_FILES
     assert {CORE_FOLDER, *PIPELINE_FILES} <= deps, "DVC deps and the run identity cover the same code"
     assert "methods.${key}" in train["do"]["params"]
     params = load_params(ROOT / "params.yaml")

@@ -17,8 +17,8 @@ import pytest
 
 from asgl.errors import UserError
 from asgl.metrics import prediction_codes
-from pipelines import reproduce
-from pipelines.records import Runs, load_runs
+from pipelines.commands import reproduce
+from pipelines.lib.records import Runs, load_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "pipelines" / "published" / "embedded"

@@ -1,5 +1,5 @@
-"""Every stage's ``main()`` on a tiny profile: fetch → prepare → train → linear → evaluate → tables, in a scratch
-folder."""
+"""Every stage's ``main()`` on a tiny profile: fetch → prepare → train → linear → evaluate → tables, plots, in
+a scratch folder."""
 
 import json
 from pathlib import Path
@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import evaluate, fetch, identity, linear, prepare, profile, tables, train
+from pipelines.commands import profile
+from pipelines.lib import identity, runs
+from pipelines.stages import evaluate, fetch, linear, plots, prepare, tables, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +44,7 @@ def workspace(tmp_path_factory):
         "linear": linear.main([]),
         "evaluate": evaluate.main([]),
         "tables": tables.main([]),
+        "plots": plots.main([]),
     }
     yield folder, codes
     mp.undo()
@@ -69,7 +72,7 @@ def test_train_writes_a_record_per_run_and_the_run_folders(workspace):
     assert all(r["test_predictions"].startswith("u8:") and len(r["data_sha256"]) == 64 for r in asgl)
 
 
-def test_evaluate_aggregates_and_tables_render(workspace):
+def test_evaluate_aggregates_and_tables_and_plots_render(workspace):
     folder, _ = workspace
     runs = pd.read_csv(folder / "results/runs.csv")
     assert len(runs) == 8 and set(runs["method"]) == {"sg", "asgl"}
@@ -129,6 +132,8 @@ def test_stage_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert "train@asgl" in capsys.readouterr().err
     assert tables.main([]) == 2
     assert "dvc repro evaluate" in capsys.readouterr().err
+    assert plots.main([]) == 2
+    assert "dvc repro evaluate" in capsys.readouterr().err
     assert profile.main(["nonexistent"]) == 2
 
 
@@ -137,7 +142,7 @@ def test_runs_train_again_when_the_code_changed(workspace, monkeypatch):
     folder, _ = workspace
     mtimes = {p: p.stat().st_mtime_ns for p in (folder / "results/runs/sg/digits").rglob("checkpoint.pt")}
     assert len(identity.code_fingerprint("asgl/methods.py")) == 16
-    monkeypatch.setattr(train, "code_fingerprint", lambda source: "0123456789abcdef")
+    monkeypatch.setattr(runs, "code_fingerprint", lambda source: "0123456789abcdef")
     monkeypatch.chdir(folder)
     assert train.main(["--method", "sg"]) == 0
     assert all(p.stat().st_mtime_ns != t for p, t in mtimes.items()), "runs of older code must train again"

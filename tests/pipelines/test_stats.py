@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.stats import Interval, accuracy_interval, difference_interval, mean_ci, pooled, t_quantile, verdict
+from pipelines.lib.stats import Interval, accuracy_interval, difference_interval, mean_ci, pooled, t_quantile, verdict
 
 
 def test_t_quantile_matches_the_table():

@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    from pipelines.executors import run_jobs
-    from pipelines.train import run_one
+    from pipelines.lib.executors import run_jobs
+    from pipelines.lib.runs import run_one
 
     runs = [(method, seed) for method in ("asgl", "sg") for seed in range(args.seeds)]
     with tempfile.TemporaryDirectory(prefix="asgl-executors-") as tmp:

@@ -1,4 +1,4 @@
-"""A small real train stage (2 runs of ``pipelines.train.run_one`` on ``digits``, :mod:`tests.scaling.stage`)
+"""A small real train stage (2 runs of ``pipelines.lib.runs.run_one`` on ``digits``, :mod:`tests.scaling.stage`)
 and a Ray instance on the loopback interface, shared by the scaling tests."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def stage(tmp_path_factory):
 @pytest.fixture(scope="session")
 def local_records(stage, tmp_path_factory):
     """The stage's run records from the local spawn pool (the reference for every other executor)."""
-    from pipelines.executors import run_jobs
-    from pipelines.train import run_one
+    from pipelines.lib.executors import run_jobs
+    from pipelines.lib.runs import run_one
 
     return run_jobs(run_one, stage(tmp_path_factory.mktemp("local-results")), LOCAL_POOL)
 

@@ -19,14 +19,14 @@ def environment(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_one_noting_pid(job: dict[str, Any]) -> dict[str, Any]:
-    """``pipelines.train.run_one`` after appending ``"<pid> <epochs in the run's checkpoint>"`` to
+    """``pipelines.lib.runs.run_one`` after appending ``"<pid> <epochs in the run's checkpoint>"`` to
     ``job["pid_file"]``: each attempt of a run leaves one line, and says where it started from.
 
     The first attempt freezes its own process (SIGSTOP) as soon as the run's first checkpoint exists, so that
     a test can kill it mid-run however fast the remaining epochs would be."""
     from asgl.training.checkpoint import load_checkpoint
-    from pipelines.records import run_dir
-    from pipelines.train import run_one
+    from pipelines.lib.records import run_dir
+    from pipelines.lib.runs import run_one
 
     s = job["settings"]
     folder = run_dir(Path(job["results"]), s["method"], s["dataset"], s["width"], s["seed"])

@@ -1,6 +1,6 @@
 """A small real train stage for the executor tests and the local-pool vs Ray comparison: ``resnet_tiny`` on
 ``digits`` (prepared with 80 % of the images held out, so an epoch is short), built with the train stage's
-own :func:`pipelines.train.run_settings`."""
+own :func:`pipelines.lib.runs.run_settings`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def prepare(root: Path) -> dict[str, Any]:
 
 def stage_jobs(root: Path, results: Path, runs: list[tuple[str, int]], epochs: int = 3) -> list[dict[str, Any]]:
     """One train job per ``(method, seed)`` in ``runs``, reading ``root`` and writing under ``results``."""
-    from pipelines.train import run_settings
+    from pipelines.lib.runs import run_settings
 
     meta, params = prepare(root), stage_params(epochs)
     return [{"settings": run_settings(params, "digits", method, None, seed, meta), "root": str(root),

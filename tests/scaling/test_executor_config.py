@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.executor_config import check_run_block, ddp_size, job_name, named_error, ray_settings
+from pipelines.lib.executor_config import check_run_block, ddp_size, job_name, named_error, ray_settings
 
 
 @pytest.mark.parametrize(("run", "message"), [

@@ -7,7 +7,7 @@ import multiprocessing
 
 import pytest
 
-from pipelines import executors
+from pipelines.lib import executors
 from tests.scaling import jobs as J
 
 

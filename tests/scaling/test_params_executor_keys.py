@@ -1,10 +1,11 @@
-"""``params.yaml`` checks the executor keys of ``run`` (through :func:`pipelines.executor_config.check_run_block`)."""
+"""``params.yaml`` checks the executor keys of ``run``
+(through :func:`pipelines.lib.executor_config.check_run_block`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.params import ParamsError, validate
+from pipelines.lib.params import ParamsError, validate
 from tests.scaling.stage import stage_params
 
 

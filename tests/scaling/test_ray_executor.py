@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.executors import run_jobs
-from pipelines.train import run_one
+from pipelines.lib.executors import run_jobs
+from pipelines.lib.runs import run_one
 from tests.scaling import jobs as J
 from tests.scaling.stage import comparable, same_weights
 

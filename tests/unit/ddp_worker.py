@@ -1,5 +1,5 @@
 """Job of tests/unit/test_training_ddp.py, run on 2 processes by the executor's torchrun launcher
-(``train.ddp: 2`` in the job's settings; :mod:`pipelines.ddp_launch`).
+(``train.ddp: 2`` in the job's settings; :mod:`pipelines.lib.ddp_launch`).
 
 :func:`job` trains two tiny models with the ``sg`` method — one without batch statistics, one with batch
 norm — and writes each rank's final weights to ``OUT/<name>_rank<r>.pt``; it also writes one ASGL forward

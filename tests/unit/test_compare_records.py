@@ -1,4 +1,4 @@
-"""``pipelines.compare``'s pure parts: which reference cells a run is paired with, and the cut-down params."""
+"""``pipelines.commands.compare``'s pure parts: which reference cells a run is paired with, and the cut-down params."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from asgl.metrics import prediction_codes
-from pipelines.compare import CompareError, compare_params, compare_records, markdown
-from pipelines.records import Runs, run_key
+from pipelines.commands.compare import CompareError, compare_params, compare_records, markdown
+from pipelines.lib.records import Runs, run_key
 
 LABELS = np.arange(100) % 10
 SHA = "a" * 64

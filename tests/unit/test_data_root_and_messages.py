@@ -7,8 +7,8 @@ import pytest
 
 from asgl.data import CorruptFileError, get_spec
 from asgl.data.raw import ensure_raw
-from pipelines import prepare
-from pipelines._data_cli import parser
+from pipelines.lib.data_cli import parser
+from pipelines.stages import prepare
 
 
 def _root(argv):

@@ -461,7 +461,7 @@ def fake_app(tmp_path):
 
 def test_entrypoint_selects_the_profile_then_reproduces_the_stages(fake_app):
     calls = fake_app(ASGL_PROFILE="paper", ASGL_STAGES=" train@cifar10-asgl  evaluate ")
-    assert calls[-2:] == ["python -m pipelines.profile paper", "dvc repro train@cifar10-asgl evaluate"]
+    assert calls[-2:] == ["python -m pipelines.commands.profile paper", "dvc repro train@cifar10-asgl evaluate"]
     assert "dvc config --local core.no_scm true" in calls, "without .git DVC needs core.no_scm"
 
 
@@ -473,7 +473,7 @@ def test_entrypoint_reproduces_everything_by_default(fake_app):
 
 def test_entrypoint_runs_a_given_command(fake_app):
     calls = fake_app("python", "-m", "pytest", "-q", ASGL_PROFILE="embedded")
-    assert calls[-2:] == ["python -m pipelines.profile embedded", "python -m pytest -q"]
+    assert calls[-2:] == ["python -m pipelines.commands.profile embedded", "python -m pytest -q"]
     assert not any(call.startswith("dvc repro") for call in calls)
 
 
@@ -510,7 +510,8 @@ def test_entrypoint_initialises_dvc_without_git(fake_app):
 
 
 def test_commands_used_by_the_containers_exist_in_the_project():
-    assert (ROOT / "pipelines" / "profile.py").is_file(), "the entrypoint runs `python -m pipelines.profile`"
+    assert (ROOT / "pipelines" / "commands" / "profile.py").is_file(), \
+        "the entrypoint runs `python -m pipelines.commands.profile`"
     for profile in ("embedded", "paper"):
         assert (ROOT / "profiles" / f"{profile}.yaml").is_file(), f"compose.yaml uses the {profile!r} profile"
     assert (ROOT / "dvc.yaml").is_file(), "the entrypoint runs `dvc repro`"
@@ -544,7 +545,7 @@ def test_dockerignore_keeps_out(path):
 @pytest.mark.parametrize(
     "path",
     ["pyproject.toml", "README.md", "Makefile", "dvc.yaml", "params.yaml", "profiles/paper.yaml", ".dvc/config",
-     ".dvcignore", "asgl/__init__.py", "asgl/data/registry.py", "pipelines/profile.py", "docker/entrypoint.sh",
+     ".dvcignore", "asgl/__init__.py", "asgl/data/registry.py", "pipelines/commands/profile.py", "docker/entrypoint.sh",
      "tests/unit/test_docker.py", "compose.yaml", "docker/Dockerfile", ".dockerignore", "docs/docker.md",
      "reference_results.yaml", "requirements.lock", "docker/gpu_preflight.py", "scripts/gpu_check.py"],
 )

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from asgl import registry
-from pipelines.cli import build_parser, resolve_method
-from pipelines.identity import REPO_ROOT
+from pipelines.commands.cli import build_parser, resolve_method
+from pipelines.lib.identity import REPO_ROOT
 
 EXAMPLE = "examples/my_dspike.py"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pipelines.identity import REPO_ROOT
+from pipelines.lib.identity import REPO_ROOT
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 PAGES = sorted([REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md", *(REPO_ROOT / "docs").glob("*.md")])

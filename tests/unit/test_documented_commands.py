@@ -25,9 +25,9 @@ import shlex
 
 import pytest
 
-from pipelines.cli import DELEGATED, build_parser
-from pipelines.cli import main as cli_main
-from pipelines.identity import REPO_ROOT
+from pipelines.commands.cli import DELEGATED, build_parser
+from pipelines.commands.cli import main as cli_main
+from pipelines.lib.identity import REPO_ROOT
 
 PAGES = sorted([REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md", *(REPO_ROOT / "docs").glob("*.md")])
 FENCE = re.compile(r"```(bash|sh|console|shell)\n(.*?)```", re.S)
@@ -155,7 +155,7 @@ def test_documented_command_exists_with_its_options(page, line):
     ("dvc exp run --no-such-flag", "has no option"),
     ("dvc no-such-command", "no command"),
     ("make no-such-target", "no target"),
-    ("python -m pipelines.profile --no-such-flag", "has no option"),
+    ("python -m pipelines.commands.profile --no-such-flag", "has no option"),
 ])
 def test_a_wrong_command_or_option_is_caught(line, message):
     words = shlex.split(line)

@@ -1,4 +1,5 @@
-"""The one entry (:func:`pipelines.entry.run_main`): user errors in one line with status 2, Ctrl-C 130, bugs raise."""
+"""The one entry (:func:`pipelines.lib.entry.run_main`): user errors in one line with status 2, Ctrl-C 130, bugs
+raise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 from asgl.errors import UserError
-from pipelines.entry import run_main
+from pipelines.lib.entry import run_main
 
 
 def _raise(exc: BaseException):
@@ -65,12 +66,12 @@ def test_every_user_error_class_derives_from_the_one_base():
     from asgl.registry import MethodNameError, MethodParamsError, MissingRequirementError, PluginError
     from asgl.training.checkpoint import CheckpointError
     from asgl.training.trainer import NonFiniteLossError
-    from pipelines.compare import CompareError
-    from pipelines.executor_config import RunBlockError
-    from pipelines.export import RunFolderError
-    from pipelines.identity import MethodSourceError
-    from pipelines.params import ParamsError
-    from pipelines.plan import PlanError
+    from pipelines.commands.compare import CompareError
+    from pipelines.commands.export import RunFolderError
+    from pipelines.commands.plan import PlanError
+    from pipelines.lib.executor_config import RunBlockError
+    from pipelines.lib.identity import MethodSourceError
+    from pipelines.lib.params import ParamsError
 
     for cls in (DataError, WriteError, ExportError, MethodNameError, MethodParamsError, MissingRequirementError,
                 PluginError, CheckpointError, NonFiniteLossError, CompareError, RunFolderError, MethodSourceError,

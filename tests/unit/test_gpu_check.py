@@ -1,7 +1,7 @@
 """scripts/gpu_check.py on the CPU: its plumbing, with the parts' processes replaced by canned results.
 
 On a GPU host ``make gpu-check`` runs the real parts; here a fake runner answers each command as the real
-tools do (pytest's summary line, bench_gpu.py's JSON, pipelines.plan's ``ok`` lines), so what is tested is
+tools do (pytest's summary line, bench_gpu.py's JSON, pipelines.commands.plan's ``ok`` lines), so what is tested is
 how the check runs, times, judges and reports the parts.
 """
 
@@ -117,7 +117,7 @@ def test_dry_run_names_the_real_commands(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" ")[0] for line in lines] == ["tests", "kernel", "training"]
     assert "-m pytest -m gpu" in lines[0] and "scripts/bench_gpu.py --peak-gbps 4800.0" in lines[1]
-    assert "-m pipelines.plan --profile paper --device cuda --steps 3 --methods asgl,sg" in lines[2]
+    assert "-m pipelines.commands.plan --profile paper --device cuda --steps 3 --methods asgl,sg" in lines[2]
 
 
 def test_without_a_gpu_it_says_so_in_one_line():
@@ -135,9 +135,9 @@ def test_without_a_gpu_it_says_so_in_one_line():
 
 @pytest.mark.slow
 def test_the_training_command_runs_against_pipelines_plan_on_the_cpu(tmp_path):
-    """The training part's command line is the one pipelines.plan accepts (here on the CPU, one pair)."""
-    if not (ROOT / "pipelines" / "plan.py").exists():
-        pytest.skip("pipelines/plan.py is not in this checkout")
+    """The training part's command line is the one pipelines.commands.plan accepts (here on the CPU, one pair)."""
+    if not (ROOT / "pipelines" / "commands" / "plan.py").exists():
+        pytest.skip("pipelines/commands/plan.py is not in this checkout")
     args = gpu_check.parse_args(["--plan-steps", "1", "--plan-methods", "sg"])
     part = next(p for p in gpu_check.plan_parts(args, tmp_path) if p.name == "training")
     command = [arg if arg != "cuda" else "cpu" for arg in part.command] + ["--datasets", "shd"]

@@ -82,8 +82,8 @@ def test_the_checker_finds_a_circle():
 
 def test_the_executors_form_no_circle():
     graph = import_graph()
-    assert "pipelines.executor_base" in graph["pipelines.executors"]
-    executors = {"pipelines.executors", "pipelines.executors_ray", "pipelines.ddp_launch"}
+    assert "pipelines.lib.executor_base" in graph["pipelines.lib.executors"]
+    executors = {"pipelines.lib.executors", "pipelines.lib.executors_ray", "pipelines.lib.ddp_launch"}
     assert not [c for c in circles(graph) if executors & set(c)]
 
 

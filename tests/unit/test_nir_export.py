@@ -100,7 +100,7 @@ def _profile_runs() -> list[tuple[str, str, dict]]:
 
 def _ran(settings: dict, batch: int = 2) -> tuple[torch.nn.Module, torch.Tensor]:
     """The run's model with non-trivial batch-norm statistics and decays, and an input of its dataset's shape."""
-    from pipelines.export import sample_input
+    from pipelines.commands.export import sample_input
 
     torch.manual_seed(0)
     model = build_model(settings["model"], get_method("sg").neuron_factory(), **settings["model_kwargs"])
@@ -150,7 +150,7 @@ def test_a_residual_block_is_a_branch_that_sums_into_its_neuron():
 
 def test_export_a_run_folder(tmp_path):
     from asgl.training.checkpoint import save_checkpoint
-    from pipelines.export import export_run
+    from pipelines.commands.export import export_run
 
     model, _ = trained_like("mlp_snn")
     run = tmp_path / "run"
@@ -170,7 +170,7 @@ def test_export_a_run_folder(tmp_path):
 ])
 def test_export_a_run_whose_input_shape_comes_from_its_dataset(dataset, model, kwargs, tmp_path):
     from asgl.training.checkpoint import save_checkpoint
-    from pipelines.export import export_run
+    from pipelines.commands.export import export_run
 
     block = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text(encoding="utf-8"))["datasets"][dataset]
     settings = {"method": "sg", "source": "asgl/methods.py", "dataset": dataset, "model": model,

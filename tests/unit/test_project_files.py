@@ -6,7 +6,7 @@ import tomllib
 
 import yaml
 
-from pipelines.identity import REPO_ROOT
+from pipelines.lib.identity import REPO_ROOT
 
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 

@@ -58,7 +58,7 @@ def test_a_name_outside_the_profile_is_refused_in_one_line(tmp_path, capsys, dat
 
 
 def test_the_file_is_narrowed_in_place_and_still_valid(tmp_path):
-    from pipelines.params import load_params
+    from pipelines.lib.params import load_params
 
     params = tmp_path / "params.yaml"
     shutil.copy(ROOT / "profiles" / "paper.yaml", params)

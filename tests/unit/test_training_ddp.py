@@ -1,5 +1,5 @@
 """Data-parallel training with two CPU processes (gloo) against one process on the same global batch, launched
-the way the train stage launches a ``train.ddp: 2`` run: ``run_jobs`` → torchrun (:mod:`pipelines.ddp_launch`)."""
+the way the train stage launches a ``train.ddp: 2`` run: ``run_jobs`` → torchrun (:mod:`pipelines.lib.ddp_launch`)."""
 
 import pickle
 import sys
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from asgl.training import DistContext
-from pipelines import ddp_launch
-from pipelines.executors import run_jobs
+from pipelines.lib import ddp_launch
+from pipelines.lib.executors import run_jobs
 from tests.unit import ddp_worker
 
 LOCAL_CPU = {"executor": "local", "workers": 1, "threads_per_worker": 1, "device": "cpu"}
@@ -39,9 +39,9 @@ def test_two_process_ddp_matches_one_process(tmp_path):
 
 
 def test_the_torchrun_command():
-    cmd = ddp_launch.torchrun_command(4, "pipelines.train:run_one", "job.pkl", "out.pkl", 2)
+    cmd = ddp_launch.torchrun_command(4, "pipelines.lib.runs:run_one", "job.pkl", "out.pkl", 2)
     assert cmd == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4",
-                   "-m", "pipelines.ddp_launch", "pipelines.train:run_one", "job.pkl", "out.pkl", "2"]
+                   "-m", "pipelines.lib.ddp_launch", "pipelines.lib.runs:run_one", "job.pkl", "out.pkl", "2"]
     assert ddp_launch.resolve(ddp_launch.function_ref(ddp_worker.job)) is ddp_worker.job
     with pytest.raises(ValueError, match="module-level function"):
         ddp_launch.function_ref(lambda job: job)

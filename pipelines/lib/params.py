@@ -99,8 +99,8 @@ def validate(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_executor(run: Mapping[str, Any]) -> None:
     """``run.executor``, ``run.workers``, ``run.threads_per_worker``, ``run.device``, ``run.ray``
-    (:mod:`pipelines.executor_config`)."""
-    from pipelines.executor_config import check_run_block
+    (:mod:`pipelines.lib.executor_config`)."""
+    from pipelines.lib.executor_config import check_run_block
 
     try:
         check_run_block(run)
@@ -120,7 +120,7 @@ def _check_sources(sources: Any) -> None:
         if not isinstance(source, str) or not source.endswith(".py"):
             raise ParamsError(f"params.yaml: run.methods.{name} must be the path of the .py file that registers "
                               f"the method, got {source!r}")
-        from pipelines.identity import resolve_source
+        from pipelines.lib.identity import resolve_source
 
         if not resolve_source(source).is_file():
             raise ParamsError(f"params.yaml: run.methods.{name}: {source} not found (a path relative to the "
@@ -134,7 +134,7 @@ def _check_blocks(dataset_ids: list[str], datasets: Mapping[str, Any], sources: 
     from asgl.data import get_spec
     from asgl.data.errors import UnknownDatasetError
     from asgl.training.config import TrainConfig
-    from pipelines.identity import load_method
+    from pipelines.lib.identity import load_method
 
     for dataset in dataset_ids:
         block = datasets[dataset]
@@ -164,7 +164,8 @@ def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(f"{path}: not found; run `python -m pipelines.profile embedded` to create it") from None
+        raise ParamsError(f"{path}: not found; run `python -m pipelines.commands.profile embedded` to create it"
+                          ) from None
     try:
         params = yaml.safe_load(text)
     except yaml.YAMLError as exc:

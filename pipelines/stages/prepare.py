@@ -1,9 +1,10 @@
 """Prepare one dataset: ``<data_root>/prepared/<id>.pt`` + ``<id>.manifest.json`` (fetching raw files first).
 
-Usage: ``python -m pipelines.prepare <id> [--data-root DIR] [--params params.yaml] [--force] [--set key=value ...]``.
+Usage: ``python -m pipelines.stages.prepare <id> [--data-root DIR] [--params params.yaml] [--force]
+[--set key=value ...]``.
 With ``--params``, the options come from ``datasets.<id>.prepare`` in that file (``--set`` overrides them).
 The data root is that file's ``data_root`` (or ``params.yaml``'s when ``--params`` is not given; see
-:mod:`pipelines._data_cli`).
+:mod:`pipelines.lib.data_cli`).
 An up-to-date cache (same parameters, source checksums and code version) is reused.
 """
 
@@ -16,8 +17,8 @@ from typing import Any
 
 from asgl.data import prepare_dataset
 from asgl.data.cache import read_manifest
-from pipelines._data_cli import parser, run_cli
-from pipelines.progname import program
+from pipelines.lib.data_cli import parser, run_cli
+from pipelines.lib.progname import program
 
 
 def _value(text: str) -> Any:
@@ -36,7 +37,7 @@ def prepare(dataset_id: str, data_root: str | Path, *, force: bool = False, **op
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(program("pipelines.prepare"), __doc__.splitlines()[0])
+    p = parser(program("pipelines.stages.prepare"), __doc__.splitlines()[0])
     p.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preparation parameter (e.g. time_steps=20)")
@@ -48,7 +49,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The preparation options: ``datasets.<id>.prepare`` of ``--params``, updated with every ``--set``."""
     options = {}
     if args.params:
-        from pipelines.params import load_params
+        from pipelines.lib.params import load_params
 
         block = load_params(args.params)["datasets"].get(args.dataset_id) or {}
         options.update(block.get("prepare") or {})

@@ -1,4 +1,4 @@
-"""Calibration of :mod:`pipelines.stats` on simulated benchmark runs whose truth is known.
+"""Calibration of :mod:`pipelines.lib.stats` on simulated benchmark runs whose truth is known.
 
 Model (a probit model of "run ``r`` of method ``m`` gets test sample ``i`` right")::
 
@@ -11,12 +11,12 @@ Model (a probit model of "run ``r`` of method ``m`` gets test sample ``i`` right
 The true accuracy of ``m`` over seeds and test sets is ``Φ(a_m / √(σ_item² + σ_method² + σ_seed² + σ_cell²))``;
 ``a_m`` is set so that ``B`` has the scenario's accuracy and ``A`` that plus the scenario's difference. Each
 simulation draws a test set of ``N`` samples and ``R`` = 3 seeds per method, builds the paired interval of
-:func:`pipelines.stats.difference_interval`, and checks whether it covers the true difference and whether its
+:func:`pipelines.lib.stats.difference_interval`, and checks whether it covers the true difference and whether its
 verdict says ``better``. The scenarios span this table's noise: accuracy 84–97 %, 300–450 test samples,
 seed-to-seed spread of one method's accuracy 0.5–2.5 points (the committed runs: 0.1–1.5 at width 1, up to 6
 at width 10).
 
-``python -m pipelines.calibration`` prints the figures docs/pipeline.md quotes; tests/pipelines/
+``python -m pipelines.commands.calibration`` prints the figures docs/pipeline.md quotes; tests/pipelines/
 test_calibration.py keeps them.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from pipelines.stats import difference_interval, verdict
+from pipelines.lib.stats import difference_interval, verdict
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pipelines.executor_config import ddp_size, job_name, ray_settings
+from pipelines.lib.executor_config import ddp_size, job_name, ray_settings
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ def run_ray(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any])
     """``[fn(job) for job in jobs]`` as Ray tasks, results in job order (see the module docstring)."""
     import ray
 
-    from pipelines.executor_base import collect
+    from pipelines.lib.executor_base import collect
 
     settings = ray_settings(run)
     threads = int(run.get("threads_per_worker", 1))
@@ -78,7 +78,7 @@ def _outcome(ray: Any, ref: Any, retries: int) -> tuple[bool, Any]:
 def _run_task(fn: Callable[[Any], T], job: Any, threads: int, cwd: str, hide_gpus: bool) -> T:
     """The body of one Ray task: the stage's working directory, the thread count, then the run. A task given
     no GPU sees none (Ray leaves ``CUDA_VISIBLE_DEVICES`` alone then, so it would see every GPU of its node)."""
-    from pipelines.executor_base import set_threads
+    from pipelines.lib.executor_base import set_threads
 
     if hide_gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -90,7 +90,7 @@ def _run_task(fn: Callable[[Any], T], job: Any, threads: int, cwd: str, hide_gpu
     set_threads(threads)
     size = ddp_size(job)
     if size > 1:
-        from pipelines.ddp_launch import run_ddp
+        from pipelines.lib.ddp_launch import run_ddp
 
         return run_ddp(fn, job, size, threads)
     return fn(job)

@@ -1,5 +1,6 @@
 """Where stages put their files, and the one run record: declared once here, filled from a run's metrics by
-:func:`make_record`, read by evaluate, tables, plots, compare and reproduce through :func:`load_runs`.
+:func:`make_record`, read by evaluate, tables, plots, compare and reproduce through :func:`load_runs`
+(and evaluate's intervals through :func:`load_statistics`).
 
 Paths, under the profile's ``results_dir`` (``results`` for the embedded profile)::
 
@@ -11,7 +12,8 @@ Paths, under the profile's ``results_dir`` (``results`` for the embedded profile
                                                 predictions) and each dataset's test labels (evaluate)
     statistics.json                             every interval of every table (evaluate)
     metrics.json                                the headline figures DVC shows (evaluate)
-    tables/, plots/                             tables (md, csv, tex) and figures (tables)
+    tables/                                     tables: md, csv, tex (tables)
+    plots/                                      figures (PNG) and the CSV data behind them (plots)
 
 A field's ``source`` is the key of the trainer's metrics (:func:`asgl.training.trainer.final_metrics`) or of
 the run's settings it comes from, and ``scale`` the one unit conversion on the way (fraction → %, pJ → µJ).
@@ -83,7 +85,7 @@ RUN_RECORD: tuple[Field, ...] = (
     Field("settings_digest", "", str, "sha256 of the run's settings other than code (what reproduce pairs on)"),
     Field("run_dir", "", str, "the run's folder"),
     Field("layers", "", dict, "per spiking layer: final width, decay, firing rate", scalar=False),
-    Field("settings", "", dict, "everything that decided the run (pipelines.train.run_settings)", scalar=False),
+    Field("settings", "", dict, "everything that decided the run (pipelines.lib.runs.run_settings)", scalar=False),
     Field("test_predictions", "", str, "every test sample's predicted class (asgl.metrics.prediction_codes)",
           "test_predictions", scalar=False),
 )
@@ -187,6 +189,17 @@ def load_runs(path: Path) -> Runs:
     if len(records) != len(doc["runs"]):
         raise UserError(f"{file}: a run appears twice; regenerate it with `dvc repro evaluate`")
     return Runs(records, labels, file)
+
+
+def load_statistics(results: Path) -> dict[str, Any]:
+    """``<results>/statistics.json``, the intervals evaluate wrote; one-line errors when missing or corrupt."""
+    path = Path(results) / "statistics.json"
+    if not path.exists():
+        raise UserError(f"{path}: missing; run `dvc repro evaluate` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc}); rerun `dvc repro -f evaluate`") from None
 
 
 def run_dir(results: Path, method: str, dataset: str, width: float, seed: int) -> Path:

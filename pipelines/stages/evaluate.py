@@ -4,9 +4,9 @@ interval the tables print.
 Per-run evaluation (test accuracy and predictions, throughput, firing rates, synaptic operations) happens at
 the end of each training run, in the same process (docs/pipeline.md). This stage turns those records into:
 
-* ``runs.json`` — every run's whole record (:data:`pipelines.records.RUN_RECORD`) and each dataset's test
+* ``runs.json`` — every run's whole record (:data:`pipelines.lib.records.RUN_RECORD`) and each dataset's test
   labels in the prepared data's order, with that data's sha256; ``runs.csv`` — the scalar fields;
-* ``statistics.json`` — every interval (:mod:`pipelines.stats`: seeds and test samples, paired on both):
+* ``statistics.json`` — every interval (:mod:`pipelines.lib.stats`: seeds and test samples, paired on both):
   ``main.<dataset>.<method>``: accuracy at the method's configured width, the means of the other fields, the
   best-epoch accuracy, and the paired differences to ASGL, to SG and to logistic regression;
   ``robustness.<dataset>.<method>.<width>``; ``paired.<dataset>.<width>`` (ASGL − SG);
@@ -29,17 +29,11 @@ import numpy as np
 from asgl.errors import UserError
 from asgl.io import atomic_write_json, atomic_write_text
 from asgl.metrics import prediction_codes
-from pipelines.entry import params_stage
-from pipelines.params import all_methods, data_root, main_widths, results_dir
-from pipelines.records import (
-    Runs,
-    key_text,
-    linear_record_path,
-    run_key,
-    runs_document,
-    stage_record_path,
-)
-from pipelines.stats import Interval, accuracy_interval, difference_interval, mean_ci
+from pipelines.lib.entry import params_stage
+from pipelines.lib.params import all_methods, data_root, main_widths, results_dir
+from pipelines.lib.predictions import check_runs, correct_matrix
+from pipelines.lib.records import Runs, linear_record_path, run_key, runs_document, stage_record_path
+from pipelines.lib.stats import Interval, accuracy_interval, difference_interval, mean_ci
 
 MEAN_FIELDS = ("train_throughput", "inference_throughput", "firing_rate", "activation_sparsity",
                "synops_effective", "acs", "macs", "energy_uj", "strict_acs", "strict_macs", "strict_energy_uj",
@@ -72,36 +66,6 @@ def test_labels(root: Path, datasets: list[str]) -> dict[str, dict[str, str]]:
         out[dataset] = {"data_sha256": str(data.manifest.get("tensor_sha256")),
                         "test_labels": prediction_codes.encode(data.test_y.numpy())}
     return out
-
-
-def check_runs(runs: Runs) -> None:
-    """Refuse a record whose data digest is not its dataset's, whose predictions have the wrong length, or
-    whose accuracy is not what its predictions score (to 1e-6 points)."""
-    for key, record in runs.records.items():
-        where = f"{runs.source}: {key_text(key)}"
-        labels = runs.labels.get(key[0])
-        if labels is None:
-            raise UserError(f"{where}: no test labels for dataset {key[0]!r}; regenerate with `dvc repro evaluate`")
-        if record.get("data_sha256") != labels["data_sha256"]:
-            raise UserError(f"{where}: trained on prepared data {str(record.get('data_sha256'))[:12]}…, but the "
-                            f"labels are of {labels['data_sha256'][:12]}…; retrain (`dvc repro`)")
-        predicted = prediction_codes.decode(record.get("test_predictions") or "")
-        truth = prediction_codes.decode(labels["test_labels"])
-        if predicted.shape != truth.shape:
-            raise UserError(f"{where}: {predicted.size} predictions for {truth.size} test samples")
-        scored = 100.0 * float((predicted == truth).mean())
-        if abs(scored - float(record["accuracy"])) > 1e-6:
-            raise UserError(f"{where}: records accuracy {record['accuracy']:.4f} % but its predictions score "
-                            f"{scored:.4f} %; the record was altered or mixed up")
-
-
-def correct_matrix(runs: Runs, keys: list[tuple[str, str, float, int]]) -> np.ndarray:
-    """``[len(keys), N]`` 0/1: run ``k`` got test sample ``i`` right."""
-    if not keys:
-        return np.zeros((0, 1))
-    truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
-    return np.stack([(prediction_codes.decode(runs.records[k]["test_predictions"]) == truth).astype(np.float64)
-                     for k in keys])
 
 
 def cell(runs: Runs, dataset: str, method: str, width: float) -> dict[int, tuple[str, str, float, int]]:

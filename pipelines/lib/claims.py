@@ -1,6 +1,6 @@
 """The README's results text, written from ``statistics.json`` so that no sentence says more than its interval.
 
-Every verdict word comes from :func:`pipelines.stats.verdict` of a paired interval over seeds and test
+Every verdict word comes from :func:`pipelines.lib.stats.verdict` of a paired interval over seeds and test
 samples: ``better`` / ``worse`` only when the 95 % interval excludes 0, otherwise ``no different at n = 3``.
 The text lives between ``<!-- results:start -->`` and ``<!-- results:end -->`` in README.md; the tables stage
 rewrites it, and tests/pipelines/test_claims.py regenerates it from the committed statistics and finds the
@@ -15,7 +15,7 @@ from typing import Any
 
 from asgl.errors import UserError
 from asgl.io import atomic_write_text
-from pipelines.stats import Interval, verdict
+from pipelines.lib.stats import Interval, verdict
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

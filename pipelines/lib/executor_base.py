@@ -1,7 +1,7 @@
 """What every executor shares: a worker process's thread count and the results of a stage's jobs.
 
-The executors (:mod:`pipelines.executors` locally, :mod:`pipelines.executors_ray` on a cluster, and
-:mod:`pipelines.ddp_launch` for a run on several processes) each import this module and none imports
+The executors (:mod:`pipelines.lib.executors` locally, :mod:`pipelines.lib.executors_ray` on a cluster, and
+:mod:`pipelines.lib.ddp_launch` for a run on several processes) each import this module and none imports
 another's internals, so they form no import circle. A job's *outcome* is ``(True, value)`` or
 ``(False, exception)``; :func:`collect` turns the outcomes of ``jobs`` into their values in job order, or
 raises the first failure, named after its run.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from pipelines.executor_config import job_name, named_error
+from pipelines.lib.executor_config import job_name, named_error
 
 T = TypeVar("T")
 

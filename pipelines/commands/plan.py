@@ -2,7 +2,7 @@
 shapes, on the target device; report the time per step and per epoch, the peak memory and the estimated wall
 time of the whole profile. Nothing is downloaded and nothing under ``data/`` or ``results/`` is written.
 
-Usage: ``python -m pipelines.plan [--profile paper | --params params.yaml] [--device cpu|cuda] [--steps N]
+Usage: ``python -m pipelines.commands.plan [--profile paper | --params params.yaml] [--device cpu|cuda] [--steps N]
 [--datasets a,b] [--methods x,y] [--threads N] [--keep-going]``.
 
 Each pair runs the suite's own trainer (:func:`asgl.training.train`, in a temporary folder) for one epoch of
@@ -10,12 +10,12 @@ Each pair runs the suite's own trainer (:func:`asgl.training.train`, in a tempor
 run's own model, neuron, optimisers, loss, augmentation, evaluation and workload metrics, so whatever would
 crash in the real run (shapes, a missing kernel or package, memory) crashes here, reported in one line.
 
-Estimate, per pair with ``R`` runs (:func:`pipelines.params.runs_of`), ``E`` epochs, ``S`` steps per epoch
+Estimate, per pair with ``R`` runs (:func:`pipelines.lib.params.runs_of`), ``E`` epochs, ``S`` steps per epoch
 (``⌈N_train / B⌉``), measured seconds per step ``s`` and per evaluated test sample ``e``::
 
     epoch = S·s + N_test·e / eval_every,      pair = R·E·epoch / min(R, workers)
 
-with ``workers`` the stage's pool size (:func:`pipelines.executors.workers_for`: ``run.workers``, ``auto``
+with ``workers`` the stage's pool size (:func:`pipelines.lib.executors.workers_for`: ``run.workers``, ``auto``
 resolved for the target device), and the profile's wall time is the sum over pairs. It leaves out process
 start, data loading and the final metrics of each run (minutes per run, not hours), and assumes that parallel
 workers do not slow each other.
@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from asgl.errors import UserError
-from pipelines.entry import run_main
-from pipelines.executors import gpu_count, set_threads, workers_for
-from pipelines.params import ParamsError, all_methods, data_root, load_params, runs_of
-from pipelines.progname import program
+from pipelines.lib.entry import run_main
+from pipelines.lib.executors import gpu_count, set_threads, workers_for
+from pipelines.lib.params import ParamsError, all_methods, data_root, load_params, runs_of
+from pipelines.lib.progname import program
 
 PROFILES_DIR = Path("profiles")
 IMAGE_STATS = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}  # stands in for a manifest's normalisation
@@ -81,7 +81,7 @@ def data_shape(params: dict[str, Any], dataset: str):
     from asgl.data import get_spec
     from asgl.data.cache import read_manifest
     from asgl.data.shapes import shape_from_manifest
-    from pipelines.data_shape import dataset_shape
+    from pipelines.lib.data_shape import dataset_shape
 
     spec = get_spec(dataset)
     options = params["datasets"][dataset].get("prepare") or {}
@@ -128,7 +128,7 @@ def _measure(params: dict[str, Any], dataset: str, method: str, device: str, ste
     from asgl.registry import get_method
     from asgl.training import TrainConfig, train
     from asgl.training.trainer import evaluate_accuracy
-    from pipelines.train import run_settings
+    from pipelines.lib.runs import run_settings
 
     shape = data_shape(params, dataset)
     runs = runs_of(params, dataset, method)
@@ -194,7 +194,7 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=program("pipelines.plan"),
+    parser = argparse.ArgumentParser(prog=program("pipelines.commands.plan"),
                                      description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--profile", default=None, help="a shipped profile (profiles/<name>.yaml); default: --params")
     parser.add_argument("--params", default="params.yaml", help="params file used when no --profile is given")

@@ -1,11 +1,11 @@
 """Where the runs of a stage execute: in this process, in a local pool of worker processes, or on a Ray
 cluster. The executor decides only *where*; what a run is and whether it is reused is decided by
-:mod:`pipelines.train` and recorded by DVC (docs/scaling.md).
+:mod:`pipelines.lib.runs` and recorded by DVC (docs/scaling.md).
 
 ``run_jobs(fn, jobs, run)`` calls ``fn(job)`` for every job and returns the results in job order. ``run`` is
 the ``run`` block of ``params.yaml`` (checked by :func:`check_run_block`):
 
-* ``executor``: ``local`` (default) or ``ray`` (:mod:`pipelines.executors_ray`, settings in ``run.ray``);
+* ``executor``: ``local`` (default) or ``ray`` (:mod:`pipelines.lib.executors_ray`, settings in ``run.ray``);
 * ``workers``: local worker processes (1 = in this process), or ``auto``: one per visible GPU when runs use
   CUDA, else ``cores // threads_per_worker``;
 * ``threads_per_worker``: torch and numba threads per run;
@@ -13,7 +13,7 @@ the ``run`` block of ``params.yaml`` (checked by :func:`check_run_block`):
   visible GPUs sees only GPU ``i mod G`` (its ``CUDA_VISIBLE_DEVICES``), so every GPU is used.
 
 A job whose ``settings.train.ddp`` is ``N > 1`` is one data-parallel run on ``N`` processes under torchrun
-(:mod:`pipelines.ddp_launch`); locally those run one after another in this process's turn, after the pool.
+(:mod:`pipelines.lib.ddp_launch`); locally those run one after another in this process's turn, after the pool.
 
 Every job is attempted; a failure is raised after the others have ended (their finished runs are kept and
 reused next time), the first in job order, with the run named in its message.
@@ -32,8 +32,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-from pipelines.executor_base import attempt, collect, set_threads
-from pipelines.executor_config import RunBlockError, check_run_block, ddp_size
+from pipelines.lib.executor_base import attempt, collect, set_threads
+from pipelines.lib.executor_config import RunBlockError, check_run_block, ddp_size
 
 T = TypeVar("T")
 __all__ = ["check_run_block", "gpu_count", "gpu_plan", "run_jobs", "run_local", "set_threads", "visible_gpus",
@@ -80,7 +80,7 @@ def run_jobs(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any]
     if not jobs:
         return []
     if run.get("executor", "local") == "ray":
-        from pipelines.executors_ray import run_ray
+        from pipelines.lib.executors_ray import run_ray
 
         return run_ray(fn, jobs, run)
     return run_local(fn, jobs, run)
@@ -113,7 +113,7 @@ def run_local(fn: Callable[[Any], T], jobs: Sequence[Any], run: Mapping[str, Any
                 error = future.exception()
                 outcomes[i] = (True, future.result()) if error is None else (False, error)
     if len(single) < len(jobs):
-        from pipelines.ddp_launch import run_ddp
+        from pipelines.lib.ddp_launch import run_ddp
 
         for i, job in enumerate(jobs):
             if i not in outcomes:

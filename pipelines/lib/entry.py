@@ -95,7 +95,7 @@ def params_stage(argv: list[str] | None, description: str, work: Callable[[dict]
     :func:`run_main`, and print the one line it returns."""
     import argparse
 
-    from pipelines.params import load_params
+    from pipelines.lib.params import load_params
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", default="params.yaml")

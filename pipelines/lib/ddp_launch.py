@@ -2,7 +2,7 @@
 
 :func:`run_ddp` writes the job to a temporary folder and runs::
 
-    python -m torch.distributed.run --standalone --nproc-per-node N -m pipelines.ddp_launch FN JOB OUT THREADS
+    python -m torch.distributed.run --standalone --nproc-per-node N -m pipelines.lib.ddp_launch FN JOB OUT THREADS
 
 ``--standalone`` rendezvouses on this machine (a free local port), so several such runs can share a node.
 Every rank calls ``fn(job)``; the trainer reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DIST_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
                   "GROUP_RANK", "ROLE_RANK", "TORCHELASTIC_RUN_ID")
 
@@ -50,7 +50,7 @@ def resolve(ref: str) -> Callable[..., Any]:
 def torchrun_command(nproc: int, fn_ref: str, job_file: Path, out_file: Path, threads: int) -> list[str]:
     """The torchrun command line of one DDP run (see the module docstring)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-            "-m", "pipelines.ddp_launch", fn_ref, str(job_file), str(out_file), str(threads)]
+            "-m", "pipelines.lib.ddp_launch", fn_ref, str(job_file), str(out_file), str(threads)]
 
 
 def run_ddp(fn: Callable[[Any], T], job: Any, nproc: int, threads: int = 1) -> T:
@@ -75,7 +75,7 @@ def run_ddp(fn: Callable[[Any], T], job: Any, nproc: int, threads: int = 1) -> T
 
 def main(argv: list[str]) -> None:
     """Entry point of every rank: ``FN JOB OUT THREADS``."""
-    from pipelines.executor_base import set_threads
+    from pipelines.lib.executor_base import set_threads
 
     ref, job_file, out_file, threads = argv
     set_threads(int(threads))

@@ -1,32 +1,22 @@
-"""Stage ``train@<method>``: every run (dataset × width × seed) of one method, each evaluated.
+"""One training run of the benchmark, shared by the train stage and the commands that train as it does.
 
-Each run builds the dataset's model around the method's neuron, trains it with the one trainer
-(:func:`asgl.training.train`), and evaluates it (accuracy, throughput, firing rates, synaptic operations,
-energy) in the same process. All runs of the stage go to one executor (:mod:`pipelines.executors`), whose
-workers live for the whole stage: imports and the kernel cache load are paid once per worker, not per run.
-
-Runs survive interruption and are reused only when their identity matches (:mod:`pipelines.identity`:
-code, data, settings). The stage's output folder is persistent (``persist: true`` in ``dvc.yaml``): a
-finished run whose ``config.json`` records the same identity is reused as it is, an unfinished one resumes
-from its last checkpoint (the trainer reaches the same final weights as an uninterrupted run), and a run
-folder written under another identity is cleared before the run starts again (its earlier version stays in
-DVC's cache). So when DVC reruns the stage because one dataset's block changed, only that dataset's runs
-train again.
+:func:`run_settings` turns ``params.yaml`` and a dataset's manifest into a run's settings (plain data, recorded
+in ``config.json`` and compared value by value: :mod:`pipelines.lib.identity`); :func:`stage_jobs` lists one
+job per (dataset, width, seed) of a method; :func:`run_one` trains and evaluates one job through
+:mod:`pipelines.lib.training_run` and returns its run record (:mod:`pipelines.lib.records`). The train stage
+(:mod:`pipelines.stages.train`) hands these jobs to an executor; ``asgl-bench compare`` trains a new method
+with the same three, and ``plan`` times a step of the same settings.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from asgl.io import atomic_write_json
-from pipelines.entry import run_main
-from pipelines.identity import code_fingerprint, data_identity, load_method
-from pipelines.params import ParamsError, data_root, load_params, results_dir, runs_of
-from pipelines.records import make_record, run_dir, stage_record_path, stage_runs_dir
-from pipelines.training_run import run_metrics
+from pipelines.lib.identity import code_fingerprint, data_identity, load_method
+from pipelines.lib.params import ParamsError, data_root, runs_of
+from pipelines.lib.records import make_record, run_dir
+from pipelines.lib.training_run import run_metrics
 
 
 def run_settings(params: dict[str, Any], dataset: str, method: str, width: float | None, seed: int,
@@ -85,35 +75,3 @@ def stage_jobs(params: dict[str, Any], method: str, results: Path) -> list[dict[
     if not jobs:
         raise ParamsError(f"params.yaml: {method!r} has no runs (not in run.methods)")
     return jobs
-
-
-def train_stage(params: dict[str, Any], method: str, results: Path | None = None) -> list[dict[str, Any]]:
-    """Run every (dataset, width, seed) of ``method``; write and return the stage's run records."""
-    from pipelines.executors import run_jobs
-
-    results = results_dir(params) if results is None else results
-    jobs = stage_jobs(params, method, results)
-    stage_runs_dir(results, method).mkdir(parents=True, exist_ok=True)
-    records = run_jobs(run_one, jobs, params["run"])
-    atomic_write_json(stage_record_path(results, method), records)
-    return records
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train and evaluate one method on every dataset (all runs).")
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    return run_main(lambda: _train_and_report(args.params, args.method))
-
-
-def _train_and_report(params_file: str, method: str) -> None:
-    params = load_params(params_file)
-    if method not in params["run"]["methods"]:
-        raise ParamsError(f"{params_file}: run.methods has no {method!r} (it has: {sorted(params['run']['methods'])})")
-    for r in train_stage(params, method):
-        print(f"{r['dataset']} {r['method']} width={r['width_init']:g} seed={r['seed']}: {r['accuracy']:.2f}%")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

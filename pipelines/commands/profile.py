@@ -1,7 +1,7 @@
 """Switch the active profile: copy ``profiles/<name>.yaml`` to ``params.yaml``.
 
-``python -m pipelines.profile paper`` selects the paper's settings (GPU, real datasets);
-``python -m pipelines.profile embedded`` goes back to the default CPU benchmark on embedded data.
+``python -m pipelines.commands.profile paper`` selects the paper's settings (GPU, real datasets);
+``python -m pipelines.commands.profile embedded`` goes back to the default CPU benchmark on embedded data.
 
 ``params.yaml`` is never silently lost: if it differs from every shipped profile (local edits), it is first
 copied to ``params.yaml.bak`` (an existing backup is kept as ``params.yaml.bak.1``, ``.2``, …).
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from asgl.io import atomic_write_text
-from pipelines.entry import run_main
-from pipelines.params import ParamsError, validate
+from pipelines.lib.entry import run_main
+from pipelines.lib.params import ParamsError, validate
 
 PROFILES_DIR = Path("profiles")
 

@@ -1,4 +1,4 @@
-"""``asgl-bench``: the suite's one command for its users' jobs (console script, ``pipelines.cli:main``).
+"""``asgl-bench``: the suite's one command for its users' jobs (console script, ``pipelines.commands.cli:main``).
 
 Subcommands (each with its own ``--help``)::
 
@@ -12,10 +12,11 @@ Subcommands (each with its own ``--help``)::
     asgl-bench export RUN_DIR OUT.nir      write a trained run in the Neuromorphic Intermediate Representation
 
 ``profile``, ``fetch``, ``prepare``, ``plan`` and ``reproduce`` hand their arguments to the ``main(argv)`` of
-the module of the same name in ``pipelines`` (the form DVC's stages run, ``python -m pipelines.NAME``).
+the module of the same name (:data:`DELEGATED`): ``fetch`` and ``prepare`` are DVC stages, run whole as
+``dvc.yaml`` runs them (``python -m pipelines.stages.NAME``), the others commands (``pipelines.commands.NAME``).
 A list option takes its items either way, ``--datasets a b`` or ``--datasets a,b``, in every subcommand.
 Only ``profile`` writes ``params.yaml``. A user error is one ``error:`` line and exit status 2
-(:func:`pipelines.entry.run_main`); anything else is a bug and keeps its traceback.
+(:func:`pipelines.lib.entry.run_main`); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pipelines.entry import run_main
-from pipelines.identity import display_path
+from pipelines.lib.entry import run_main
+from pipelines.lib.identity import display_path
 
 EPILOG_COMPARE = """\
 METHOD is one of:
@@ -53,13 +54,14 @@ Width sweep (the paper's robustness claim; the method needs a `width` parameter)
   asgl-bench compare my_method.py --sweep
 """
 
-# Subcommands whose work is a pipelines module's main(argv): name -> (module, one-line help).
+# Subcommands whose work is a pipelines module's main(argv): name -> (module, one-line help). fetch and prepare
+# run a DVC stage whole, as dvc.yaml does; this table is the only place a command names a stage.
 DELEGATED = {
-    "profile": ("pipelines.profile", "select a profile: write params.yaml from profiles/NAME.yaml"),
-    "fetch": ("pipelines.fetch", "download and verify one dataset's raw files"),
-    "prepare": ("pipelines.prepare", "build one dataset's prepared tensor cache (fetching first if needed)"),
-    "plan": ("pipelines.plan", "time one step per dataset × method and estimate the profile's wall time"),
-    "reproduce": ("pipelines.reproduce", "check a finished benchmark against a reference table, cell by cell"),
+    "profile": ("pipelines.commands.profile", "select a profile: write params.yaml from profiles/NAME.yaml"),
+    "fetch": ("pipelines.stages.fetch", "download and verify one dataset's raw files"),
+    "prepare": ("pipelines.stages.prepare", "build one dataset's prepared tensor cache (fetching first if needed)"),
+    "plan": ("pipelines.commands.plan", "time one step per dataset × method and estimate the profile's wall time"),
+    "reproduce": ("pipelines.commands.reproduce", "check a finished benchmark against a reference table, cell by cell"),
 }
 # The delegated modules that read a list as one comma-separated value: their list options.
 COMMA_LISTS = {"plan": ("--datasets", "--methods")}
@@ -130,7 +132,7 @@ def resolve_method(arg: str, params: dict[str, Any], name: str | None = None) ->
     training machinery). A file that registers several methods needs ``name``.
     """
     from asgl.registry import get_method, method_entry_points, registered_methods, source_file
-    from pipelines.identity import MethodSourceError, import_source
+    from pipelines.lib.identity import MethodSourceError, import_source
 
     path = Path(arg)
     if arg.endswith(".py") or path.is_file():
@@ -177,8 +179,8 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipelines.compare import CompareError, compare, markdown
-    from pipelines.params import load_params
+    from pipelines.commands.compare import CompareError, compare, markdown
+    from pipelines.lib.params import load_params
 
     params = load_params(args.params)
     name, source = resolve_method(args.method, params, args.name)
@@ -198,7 +200,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from pipelines.params import load_params, results_dir
+    from pipelines.lib.params import load_params, results_dir
 
     folder = Path(args.tables) if args.tables else results_dir(load_params(args.params)) / "tables"
     files = sorted(folder.glob("*.md"))
@@ -211,7 +213,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipelines.export import export_run
+    from pipelines.commands.export import export_run
 
     shape = tuple(args.input_shape) if args.input_shape else None
     print(export_run(Path(args.run_dir), Path(args.output), check=not args.no_check, input_shape=shape))

@@ -28,7 +28,7 @@ of the score's range (the add-two rule of Agresti & Coull, 1998), so the interva
 :func:`p_better` adds Bouthillier et al.'s probability of outperforming: the chance that one more paired run
 (a new seed, a new test set of the same size) has ``A`` ahead, ``Φ(x̄ / √(s²(x̄_r·) + s²(x̄_·i)/N))``.
 
-**Calibration** (:mod:`pipelines.calibration`, docs/pipeline.md "Statistics"): on simulated runs with a known
+**Calibration** (:mod:`pipelines.commands.calibration`, docs/pipeline.md "Statistics"): on simulated runs with a known
 truth and this table's noise, these intervals cover the truth in 93–97 % of 2 000 simulations per scenario and
 say ``better`` under no difference in at most 5 %.
 """

@@ -1,6 +1,6 @@
 """Fetch the raw files of one dataset into ``<data_root>/raw/<id>/``.
 
-Usage: ``python -m pipelines.fetch <id> [--data-root DIR] [--download]``. Files already there are verified,
+Usage: ``python -m pipelines.stages.fetch <id> [--data-root DIR] [--download]``. Files already there are verified,
 not downloaded again; generated embedded ids need nothing. A dataset shipped with the repository (``fsdd``,
 ``nmnist-small``) is unpacked from its verified archive under ``datasets/``; ``--download`` fetches its upstream
 release instead (``fsdd`` only: ``nmnist-small`` has no download).
@@ -15,8 +15,8 @@ from asgl.data import DataError, fetch_dataset, get_spec
 from asgl.data.raw import ensure_raw
 from asgl.data.shipped import SHIPPED, is_shipped
 from asgl.io import atomic_write_json
-from pipelines._data_cli import parser, run_cli
-from pipelines.progname import program
+from pipelines.lib.data_cli import parser, run_cli
+from pipelines.lib.progname import program
 
 
 def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> str:
@@ -50,7 +50,7 @@ def fetch(dataset_id: str, data_root: str | Path, *, download: bool = False) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(program("pipelines.fetch"), __doc__.splitlines()[0])
+    p = parser(program("pipelines.stages.fetch"), __doc__.splitlines()[0])
     p.add_argument("--download", action="store_true",
                    help="for a dataset shipped with the repository, download its upstream release instead")
     args = p.parse_args(argv)

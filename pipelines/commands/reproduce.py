@@ -22,8 +22,8 @@ The check, in order (each failure exits 1 and names its cause):
    differing key. Only what the machine decides may differ.
 4. **Paired comparison**: each fresh run is paired with the reference run of the same key (same seed, same
    test samples), ``d_ri = [fresh ŷ_ri = y_i] − [reference ŷ_ri = y_i]``, and
-   :func:`pipelines.stats.difference_interval` gives each dataset × method cell's shift with its 95 %
-   interval over runs and test samples; :func:`pipelines.stats.pooled` combines a dataset's cells.
+   :func:`pipelines.lib.stats.difference_interval` gives each dataset × method cell's shift with its 95 %
+   interval over runs and test samples; :func:`pipelines.lib.stats.pooled` combines a dataset's cells.
 5. **Verdict**: ``reproduced`` when every dataset's shift lies within ±δ points with 95 % confidence (its whole
    interval inside; an equivalence test, so an empty, broken or noisy run cannot pass by "not being
    rejected") and no dataset × method cell differs from 0 at a family-wise 95 % level (Holm over the cells);
@@ -46,14 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asgl.errors import UserError
-from pipelines.entry import run_main
-from pipelines.evaluate import check_runs, correct_matrix
-from pipelines.params import load_params, results_dir
-from pipelines.records import Runs, key_text, load_runs
-from pipelines.stats import Interval, difference_interval, pooled
+from pipelines.lib.entry import run_main
+from pipelines.lib.params import load_params, results_dir
+from pipelines.lib.predictions import check_runs, correct_matrix
+from pipelines.lib.records import Runs, key_text, load_runs
+from pipelines.lib.stats import Interval, difference_interval, pooled
 
 MARGIN = 1.5
-PUBLISHED = Path(__file__).resolve().parent / "published"
+PUBLISHED = Path(__file__).resolve().parents[1] / "published"
 MACHINE_KEYS = frozenset({"device", "resume", "progress", "eval_batch_size", "ddp"})
 
 

@@ -1,16 +1,16 @@
 """``asgl-bench compare METHOD``: train one method as the table does, then compare it with the table's runs.
 
-The method is trained with the table's own machinery (:mod:`pipelines.train`: the same run settings, run
+The method is trained with the table's own machinery (:mod:`pipelines.lib.runs`: the same run settings, run
 identity, trainer and executor), on the datasets, seeds and budgets of the active ``params.yaml``, into its
 own results folder (``<results_dir>/compare/<method>/``, never the table's). It is then compared, per
 dataset, with the committed reference runs (``<results_dir>/runs.json``: every run's record and per-sample
 test predictions):
 
 * accuracy: mean over seeds with its 95 % interval over seeds and test samples
-  (:func:`pipelines.stats.accuracy_interval`);
+  (:func:`pipelines.lib.stats.accuracy_interval`);
 * the difference against ASGL and against SG at their main-table widths, paired on the seeds both have and on
-  the test samples (:func:`pipelines.stats.difference_interval`), the probability of outperforming, and a
-  verdict at 95 %: ``better`` / ``no different at n = …`` / ``worse`` (:func:`pipelines.stats.verdict`);
+  the test samples (:func:`pipelines.lib.stats.difference_interval`), the probability of outperforming, and a
+  verdict at 95 %: ``better`` / ``no different at n = …`` / ``worse`` (:func:`pipelines.lib.stats.verdict`);
 * mean firing rate and energy per sample (µJ), with the references' alongside.
 
 With ``sweep``, every width of ``sweep.widths`` is trained and compared with ASGL and SG at that width.
@@ -32,9 +32,9 @@ import numpy as np
 
 from asgl.errors import UserError
 from asgl.metrics import prediction_codes
-from pipelines.params import ParamsError, main_widths, results_dir
-from pipelines.records import Runs, load_runs
-from pipelines.stats import accuracy_interval, difference_interval, mean_ci, verdict
+from pipelines.lib.params import ParamsError, main_widths, results_dir
+from pipelines.lib.records import Runs, load_runs
+from pipelines.lib.stats import accuracy_interval, difference_interval, mean_ci, verdict
 
 REFERENCES = ("asgl", "sg")
 
@@ -105,7 +105,7 @@ def _correct(record: Mapping[str, Any], truth: np.ndarray) -> np.ndarray:
 def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mapping[int, Mapping[str, Any]]],
                  truth: np.ndarray) -> dict[str, Any]:
     """One dataset (× width): the new method's runs (by seed) against each reference's runs, paired on the
-    seeds both have and on the test samples (:func:`pipelines.stats.difference_interval`)."""
+    seeds both have and on the test samples (:func:`pipelines.lib.stats.difference_interval`)."""
     seeds = sorted(new)
     cell: dict[str, Any] = {
         "seeds": seeds, "accuracy_per_seed": {str(s): new[s]["accuracy"] for s in seeds},
@@ -129,7 +129,7 @@ def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mappin
 
 def compare_records(records: Sequence[Mapping[str, Any]], reference: Runs, ref_widths: Mapping[str, float]
                     ) -> list[dict[str, Any]]:
-    """One entry per (dataset, width) of ``records`` (run records of :func:`pipelines.train.run_one`).
+    """One entry per (dataset, width) of ``records`` (run records of :func:`pipelines.lib.runs.run_one`).
 
     A record with ``main_width`` true (the method's configured width) is compared with each reference at its
     main-table width (``ref_widths``); a sweep width with each reference at that same width. The new runs must
@@ -199,8 +199,8 @@ def progress_line(record: Mapping[str, Any], started: float) -> str:
 
 
 def run_and_report(job: dict[str, Any]) -> dict[str, Any]:
-    """:func:`pipelines.train.run_one`, printing one progress line when the run finishes (picklable)."""
-    from pipelines.train import run_one
+    """:func:`pipelines.lib.runs.run_one`, printing one progress line when the run finishes (picklable)."""
+    from pipelines.lib.runs import run_one
 
     started = time.perf_counter()
     record = run_one(job)
@@ -217,10 +217,10 @@ def compare(table_params: Mapping[str, Any], method: str, source: str, *, result
     """
     from asgl.data import prepare_dataset
     from asgl.io import atomic_write_json, atomic_write_text
-    from pipelines.executors import gpu_count, run_jobs, workers_for
-    from pipelines.identity import load_method
-    from pipelines.params import data_root
-    from pipelines.train import stage_jobs
+    from pipelines.lib.executors import gpu_count, run_jobs, workers_for
+    from pipelines.lib.identity import load_method
+    from pipelines.lib.params import data_root
+    from pipelines.lib.runs import stage_jobs
 
     params = compare_params(table_params, method, source, **cut)
     results = Path(results) if results is not None else results_dir(table_params) / "compare" / method

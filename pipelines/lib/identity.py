@@ -2,17 +2,17 @@
 
 * **Code** — :func:`code_fingerprint`: sha256 over the sources that decide a run's numbers: the core (every
   ``.py`` under ``asgl/``), the pipeline module that turns a run's settings into its metrics
-  (:data:`PIPELINE_FILES`: :mod:`pipelines.training_run`), and the method's own source file
+  (:data:`PIPELINE_FILES`: :mod:`pipelines.lib.training_run`), and the method's own source file
   (``run.methods.<name>`` in ``params.yaml``). Other methods' files are not part of it, so adding or editing
   one method retrains that method only.
 * **Data** — :func:`data_identity`: the prepared tensors' sha256 (recorded by ``prepare`` in the manifest)
   and the resolved ``prepare`` block, so a changed preparation parameter or a re-generated file retrains.
 * **Settings** — the method's resolved parameters, the model, the train block and the seed
-  (:func:`pipelines.train.run_settings`), compared value by value.
+  (:func:`pipelines.lib.runs.run_settings`), compared value by value.
 
-What is left out, on purpose: the code that turns ``params.yaml`` into settings (``train.py``, ``params.py``:
-what it produces is compared by value), the run folder's layout and the run record's format (``train.py``,
-``records.py``), the evaluate and tables stages, the executors, and this module (the method's spec is looked
+What is left out, on purpose: the code that turns ``params.yaml`` into settings (``lib/runs.py``,
+``lib/params.py``: what it produces is compared by value), the run folder's layout and the run record's format
+(``lib/records.py``), the stages (``pipelines/stages/``), the executors, and this module (the method's spec is looked
 up by name in the method's file, whose path is in the settings and whose content is hashed). Editing any of
 them — a record column, an error message, a table — reuses every finished run. Files are hashed byte for
 byte: the simplest rule, so any edit of a hashed file, a comment included, retrains.
@@ -34,9 +34,9 @@ from typing import Any
 
 from asgl.errors import UserError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CORE_FOLDER = "asgl"
-PIPELINE_FILES = ("pipelines/training_run.py",)
+PIPELINE_FILES = ("pipelines/lib/training_run.py",)
 
 
 class MethodSourceError(ValueError, UserError):

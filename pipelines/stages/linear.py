@@ -21,9 +21,9 @@ from typing import Any
 
 from asgl.io import atomic_write_json
 from asgl.metrics import prediction_codes
-from pipelines.entry import run_main
-from pipelines.params import data_root, load_params, results_dir
-from pipelines.records import linear_record_path
+from pipelines.lib.entry import run_main
+from pipelines.lib.params import data_root, load_params, results_dir
+from pipelines.lib.records import linear_record_path
 
 C = 0.05
 MAX_ITER = 500

@@ -28,7 +28,7 @@ def load_run_model(run_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The trained model of ``run_dir`` (eval mode) and its settings."""
     from asgl.models import build_model
     from asgl.training.checkpoint import load_checkpoint
-    from pipelines.identity import load_method
+    from pipelines.lib.identity import load_method
 
     config = run_dir / "config.json"
     if not run_dir.is_dir():
@@ -52,7 +52,7 @@ def load_run_model(run_dir: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 def sample_input(settings: dict[str, Any], input_shape: tuple[int, ...] | None = None, batch: int = 2
                  ) -> torch.Tensor:
     """A random model input for the run: shaped as its dataset's samples
-    (:func:`pipelines.data_shape.dataset_shape`), batch
+    (:func:`pipelines.lib.data_shape.dataset_shape`), batch
     ``batch`` — ``[T, batch, ...]`` for temporal data, ``[batch, ...]`` for static images, which the model
     repeats over its time steps. ``input_shape`` (one sample's shape without time and batch) overrides it
     with a time-major ``[T, batch, *input_shape]``, ``T`` the model's ``time_steps`` (else 4)."""
@@ -60,7 +60,7 @@ def sample_input(settings: dict[str, Any], input_shape: tuple[int, ...] | None =
     if input_shape is not None:
         steps = int(settings["model_kwargs"].get("time_steps") or 4)
         return torch.rand((steps, batch, *input_shape), generator=generator) * 2.0
-    from pipelines.data_shape import dataset_shape
+    from pipelines.lib.data_shape import dataset_shape
 
     shape = dataset_shape(settings["dataset"], (settings.get("data") or {}).get("prepare") or {})
     if shape.temporal:

@@ -1,6 +1,6 @@
 """One run from its settings to its metrics: the pipeline code that decides a run's numbers, and only that.
 
-Given a run's settings (:func:`pipelines.train.run_settings`: plain data, recorded in ``config.json`` and
+Given a run's settings (:func:`pipelines.lib.runs.run_settings`: plain data, recorded in ``config.json`` and
 compared value by value), what decides the numbers is the prepared data, the seed, the model built around
 the method's neuron, and the one trainer::
 
@@ -9,7 +9,7 @@ the method's neuron, and the one trainer::
     model  = build_model(settings.model, neuron(settings.method_params), **settings.model_kwargs)
     result = train(model, data.train, data.test, settings.train, callbacks(settings.method_params))
 
-This module is the pipeline's share of a run's code identity (:data:`pipelines.identity.PIPELINE_FILES`,
+This module is the pipeline's share of a run's code identity (:data:`pipelines.lib.identity.PIPELINE_FILES`,
 next to the core ``asgl/`` and the method's own file): editing it retrains every run. Everything else the
 train stage does — turning ``params.yaml`` into settings (its result is compared by value), choosing the
 run's folder, formatting the run record, messages — lives outside it, so editing those retrains nothing.

@@ -1,7 +1,8 @@
 """The program name a command's usage line shows: ``asgl-bench NAME`` under ``asgl-bench``, else ``python -m``.
 
 ``asgl-bench`` runs a pipelines module's ``main(argv)`` with ``sys.argv[0]`` set to ``asgl-bench NAME``
-(:func:`pipelines.cli.delegate`); DVC's stages run the same module as ``python -m pipelines.NAME``.
+(:func:`pipelines.commands.cli.delegate`); DVC's stages run the same module as ``python -m pipelines.stages.NAME``
+and a user ``python -m pipelines.commands.NAME``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Stage ``tables``: the comparison tables (Markdown, CSV, LaTeX), the figures, and the README's results
-text, all from evaluate's ``statistics.json`` (and ``runs.json`` for the figures).
+"""Stage ``tables``: the comparison tables (Markdown, CSV, LaTeX) and the README's results text, from
+evaluate's ``statistics.json`` and ``runs.json`` (the figures are the ``plots`` stage's).
 
 Tables written to ``<results_dir>/tables/``:
 
 * ``main.*`` — per dataset × method at its configured width: accuracy mean ± 95 % half-width (seeds and test
-  samples, :mod:`pipelines.stats`), the paired difference to SG with its verdict and the probability of
+  samples, :mod:`pipelines.lib.stats`), the paired difference to SG with its verdict and the probability of
   outperforming, the difference to logistic regression, firing rate, synaptic operations and energy, the
   backend and throughput, parameters, and a published figure where one was measured at the same width and T.
   Each dataset ends with its reference rows: the same architecture with ReLU (family ``reference``) and
@@ -16,12 +16,11 @@ Tables written to ``<results_dir>/tables/``:
   the width and T it was measured at.
 
 The README's results text (between ``<!-- results:start -->`` and ``<!-- results:end -->``) is
-:func:`pipelines.claims.results_text` of the same statistics; this stage rewrites it when the README exists.
+:func:`pipelines.lib.claims.results_text` of the same statistics; this stage rewrites it when the README exists.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,11 +31,11 @@ import yaml
 
 from asgl.errors import UserError
 from asgl.io import atomic_write_text
-from pipelines.claims import update_readme
-from pipelines.entry import params_stage
-from pipelines.params import main_widths, results_dir
-from pipelines.records import load_runs
-from pipelines.stats import Interval, verdict
+from pipelines.lib.claims import update_readme
+from pipelines.lib.entry import params_stage
+from pipelines.lib.params import main_widths, results_dir
+from pipelines.lib.records import load_runs, load_statistics
+from pipelines.lib.stats import Interval, verdict
 
 REFERENCE_FILE = Path("reference_results.yaml")
 README = Path("README.md")
@@ -205,26 +204,12 @@ def write_table(frame: pd.DataFrame, stem: Path, index: bool = False) -> None:
     atomic_write_text(stem.with_suffix(".tex"), frame.to_latex(index=index, escape=True))
 
 
-def read_statistics(results: Path) -> dict[str, Any]:
-    """``<results>/statistics.json``; one-line errors when missing or corrupt."""
-    path = results / "statistics.json"
-    if not path.exists():
-        raise UserError(f"{path}: missing; run `dvc repro evaluate` first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); rerun `dvc repro -f evaluate`") from None
-
-
 def make_tables(params: dict[str, Any], results: Path | None = None, reference_file: Path = REFERENCE_FILE,
                 readme: Path | None = README) -> None:
-    """Render all tables, figures and (when ``readme`` exists) the README's results text."""
-    from pipelines import plots
-
+    """Render all tables and (when ``readme`` exists) the README's results text."""
     results = results_dir(params) if results is None else results
-    runs = load_runs(results)
-    frame = runs.frame()
-    statistics = read_statistics(results)
+    frame = load_runs(results).frame()
+    statistics = load_statistics(results)
     reference = load_reference(reference_file)
     out = results / "tables"
     paper = params.get("profile") == "paper"
@@ -234,7 +219,6 @@ def make_tables(params: dict[str, Any], results: Path | None = None, reference_f
     if sweep_methods:
         write_table(robustness_table(statistics, sweep_methods), out / "robustness")
         write_table(claim_table(statistics), out / "claim")
-    plots.make_plots(runs, statistics, params, results)
     if readme is not None and readme.exists() and params.get("profile") == "embedded":
         update_readme(readme, statistics)
 
@@ -242,10 +226,9 @@ def make_tables(params: dict[str, Any], results: Path | None = None, reference_f
 def main(argv: list[str] | None = None) -> int:
     def work(params: dict[str, Any]) -> str:
         make_tables(params)
-        return f"wrote {results_dir(params) / 'tables'} and {results_dir(params) / 'plots'}"
+        return f"wrote {results_dir(params) / 'tables'}"
 
-    return params_stage(argv, "Render <results_dir>/tables, <results_dir>/plots and the README's results text.",
-                        work)
+    return params_stage(argv, "Render <results_dir>/tables and the README's results text.", work)
 
 
 if __name__ == "__main__":

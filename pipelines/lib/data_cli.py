@@ -1,6 +1,7 @@
-"""Shared command-line plumbing of ``pipelines.fetch`` / ``pipelines.prepare``: data root, errors → one line.
+"""Shared command-line plumbing of the ``fetch`` and ``prepare`` stages (:mod:`pipelines.stages.fetch`,
+:mod:`pipelines.stages.prepare`): data root, errors → one line.
 
-The data root is resolved in one place, :func:`pipelines.params.data_root` (``$ASGL_DATA_ROOT``, else
+The data root is resolved in one place, :func:`pipelines.lib.params.data_root` (``$ASGL_DATA_ROOT``, else
 ``data_root`` of the params file, else ``data``); ``--data-root`` overrides it for one command. The params
 file is ``--params`` (default ``params.yaml``, used when present); only its ``data_root`` key is read here, so
 fetching does not need a valid method section.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asgl.data import REGISTRY
-from pipelines.entry import run_main
+from pipelines.lib.entry import run_main
 
 PARAMS_FILE = "params.yaml"
 
@@ -23,7 +24,7 @@ def params_data_root(params_file: str | None) -> Path:
     """The data root for a params file (``None``: ``params.yaml`` if it exists); see the module docstring."""
     import yaml
 
-    from pipelines.params import ParamsError, data_root
+    from pipelines.lib.params import ParamsError, data_root
 
     path = Path(params_file or PARAMS_FILE)
     if not path.is_file():
@@ -41,7 +42,7 @@ class DataParser(argparse.ArgumentParser):
     """An argument parser that fills ``data_root`` from the params file when ``--data-root`` is not given."""
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
-        from pipelines.params import ParamsError
+        from pipelines.lib.params import ParamsError
 
         ns = super().parse_args(args, namespace)
         if ns.data_root is None:
@@ -64,6 +65,6 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def run_cli(action: Callable[[], str]) -> int:
-    """Run ``action`` and print its message, under :func:`pipelines.entry.run_main` (a user error: one
+    """Run ``action`` and print its message, under :func:`pipelines.lib.entry.run_main` (a user error: one
     ``error:`` line, status 2; Ctrl-C: 130)."""
     return run_main(lambda: print(action()))

@@ -1,4 +1,5 @@
-"""Figures of the ``tables`` stage (matplotlib, PNG) and their data as CSV for ``dvc plots``.
+"""Stage ``plots``: the figures (matplotlib, PNG) and their data as CSV for ``dvc plots``, from evaluate's
+``runs.json`` and ``statistics.json`` and the run folders' ``history.csv``.
 
 * ``accuracy_vs_width`` — accuracy (mean and its 95 % interval over seeds and test samples, from
   ``statistics.json``) against the initial surrogate width, SG and ASGL, one panel per dataset (the paper's
@@ -15,13 +16,16 @@ The PNGs are DVC image plots (``dvc plots show`` opens offline); the CSV twins h
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from asgl.io import atomic_write_bytes, atomic_write_text
-from pipelines.params import all_methods, main_widths
+from pipelines.lib.entry import params_stage
+from pipelines.lib.params import all_methods, main_widths, results_dir
+from pipelines.lib.records import load_runs, load_statistics
 
 
 def _figure(n_panels: int):
@@ -172,7 +176,7 @@ def training_curves(runs: pd.DataFrame, main_widths: dict[str, float], out: Path
 
 
 def make_plots(runs, statistics: dict[str, Any], params: dict[str, Any], results: Path) -> None:
-    """Write every figure and its CSV twin to ``results/plots`` (``runs``: :class:`pipelines.records.Runs`)."""
+    """Write every figure and its CSV twin to ``results/plots`` (``runs``: :class:`pipelines.lib.records.Runs`)."""
     out = results / "plots"
     methods = all_methods(params)
     widths = main_widths(params)
@@ -186,3 +190,17 @@ def make_plots(runs, statistics: dict[str, Any], params: dict[str, Any], results
     }
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    def work(params: dict[str, Any]) -> str:
+        results = results_dir(params)
+        make_plots(load_runs(results), load_statistics(results), params, results)
+        return f"wrote {results / 'plots'}"
+
+    return params_stage(argv, "Render the figures of <results_dir>/plots and their CSV data from evaluate's "
+                              "runs.json and statistics.json and the run folders' histories.", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
