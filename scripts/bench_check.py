@@ -15,16 +15,26 @@ from?" with both measured here and now, so no figure from another machine or ano
    time ``--pairs`` pairs of samples in alternating order: ABBA within a process (pair ``i`` samples base
    first for even ``i``), and BAAB in the next process. A sample is ``k`` consecutive calls, ``k`` chosen per
    case and process so that it lasts about ``--sample-ms`` (a 10 ms call is easily hit by one time slice of
-   another process). While one worker runs, the other waits on its input.
-3. **Statistic.** For a case and pair ``i``, ``r_i = t_head / t_base``, two samples taken back to back. At
-   threshold ``τ`` (``--threshold``, default 0.10), over all pairs of all processes:
+   another process). While one worker runs, the other waits on its input. *Spinning threads:* an OpenMP
+   thread pool keeps spinning for a while after its last parallel region, so on 2 cores the worker that just
+   finished stole CPU from the one timed next: with 2 threads the second sample of every pair was about 1.45×
+   slower, the ratios of a case alternated between about 0.7 and 1.45 and their median fell anywhere in that
+   gap. Workers therefore run with ``OMP_WAIT_POLICY=PASSIVE`` (idle threads sleep at once; unless the
+   environment sets it), which removed the alternation, and a sample of short calls starts with one untimed
+   call so both sides are timed after their threads are awake.
+3. **Statistic.** For a case and pair ``i``, ``r_i = t_head / t_base``, two samples taken back to back. Over all
+   pairs of all processes, ``m = median(r)`` and its distribution-free 95 % bounds ``[lo, hi]`` (binomial order
+   statistics, :func:`median_bounds`). At threshold ``τ`` (``--threshold``, default 0.10):
 
-   * ``fail``: ``median(r) > 1 + τ`` and the lower quartile of ``r`` > 1 (head slower in three pairs of four);
-   * ``pass``: ``median(r) ≤ 1 + τ``;
-   * ``inconclusive``: ``median(r) > 1 + τ`` while more than a quarter of the pairs found head no slower.
+   * ``fail``: ``m > 1 + τ`` and ``lo > 1`` (head measurably slower, by more than ``τ`` as estimated);
+   * ``pass``: ``m ≤ 1 + τ`` and ``hi ≤ 1 + 2τ`` (estimated within ``τ``, and a slowdown of ``2τ`` or more is
+     excluded at 97.5 %: a 20 % regression never passes at the default);
+   * ``inconclusive``: otherwise (too noisy to tell).
 
-   The check fails (exit 1) when a case fails, is inconclusive (exit 3) when one is and none fails, passes
-   (exit 0) otherwise; bad input exits 2. Cases present on one side only are listed and skipped.
+   Cases still inconclusive get up to ``--follow-up`` more rounds of ``--processes`` fresh worker pairs each,
+   for those cases only, until they are decided; the verdict uses every pair. The check fails (exit 1) when a
+   case fails, is inconclusive (exit 3) when one is and none fails, passes (exit 0) otherwise; bad input exits
+   2. Cases present on one side only are listed and skipped.
 4. **Report.** ``--out`` (JSON): both commits, a SHA-256 of each tree's Python sources (``asgl``,
    ``baselines``, ``scripts``, ``tests/bench``), the settings, every raw call time and every sample's time per
    call, per side and case in call order, the pair ratios and the verdicts.
@@ -66,6 +76,7 @@ DEFAULT_THRESHOLD = 0.10
 SOURCE_DIRS = ("asgl", "baselines", "scripts", "tests/bench")
 SIDES = ("base", "head")
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+ALPHA = 0.05
 EXIT = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
 
 SLOWDOWN_PATCH = '''
@@ -94,12 +105,14 @@ class BenchInputError(ValueError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """One case: its pair ratios ``t_head / t_base`` (call order), their median, lower quartile and verdict."""
+    """One case: its pair ratios ``t_head / t_base`` (call order), their median, the distribution-free
+    confidence bounds of that median (:func:`median_bounds`) and the verdict."""
 
     name: str
     ratios: tuple[float, ...]
     median: float
-    lower_quartile: float
+    low: float
+    high: float
     verdict: str
 
 
@@ -108,18 +121,31 @@ def pair_order(pair: int, process: int) -> tuple[str, str]:
     return SIDES if (pair + process) % 2 == 0 else SIDES[::-1]
 
 
-def lower_quartile(values: Sequence[float]) -> float:
-    """First quartile (``statistics.quantiles``, exclusive method); the minimum for fewer than two values."""
-    return statistics.quantiles(values, n=4)[0] if len(values) >= 2 else min(values)
+def median_bounds(values: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
+    """Order-statistic bounds ``(x_(k), x_(n+1-k))`` of the median of ``n`` values: the largest ``k`` with
+    ``P(Binomial(n, ½) < k) ≤ α/2``, so the true median lies between them with probability ``≥ 1 − α`` whatever
+    the distribution (each bound one-sided at ``α/2``). Fewer than 6 values give the minimum and maximum."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k, tail = 0, 0.0
+    while k < n // 2 and tail + math.comb(n, k) / 2 ** n <= alpha / 2:
+        tail += math.comb(n, k) / 2 ** n
+        k += 1
+    k = max(k, 1)
+    return ordered[k - 1], ordered[n - k]
 
 
 def decide(ratios: Sequence[float], threshold: float) -> str:
     """``fail`` / ``pass`` / ``inconclusive`` for one case's pair ratios (module docstring, step 3)."""
     if threshold < 0:
         raise BenchInputError(f"--threshold must be >= 0, got {threshold!r}")
-    if statistics.median(ratios) <= 1.0 + threshold:
+    low, high = median_bounds(ratios)
+    median = statistics.median(ratios)
+    if median > 1.0 + threshold and low > 1.0:
+        return FAIL
+    if median <= 1.0 + threshold and high <= 1.0 + 2 * threshold:
         return PASS
-    return FAIL if lower_quartile(ratios) > 1.0 else INCONCLUSIVE
+    return INCONCLUSIVE
 
 
 def verdict(name: str, base_times: Sequence[float], head_times: Sequence[float], threshold: float) -> Verdict:
@@ -128,7 +154,8 @@ def verdict(name: str, base_times: Sequence[float], head_times: Sequence[float],
         raise BenchInputError(f"{name}: need as many base as head times, at least one "
                               f"({len(base_times)} vs {len(head_times)})")
     ratios = tuple(h / b for b, h in zip(base_times, head_times, strict=True))
-    return Verdict(name, ratios, statistics.median(ratios), lower_quartile(ratios), decide(ratios, threshold))
+    low, high = median_bounds(ratios)
+    return Verdict(name, ratios, statistics.median(ratios), low, high, decide(ratios, threshold))
 
 
 def overall(verdicts: Iterable[Verdict]) -> str:
@@ -192,6 +219,7 @@ class Worker:
 
     def __init__(self, side: str, tree: Path, threads: int, numba_cache: Path | None) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])))
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # module docstring, "Spinning threads"
         if numba_cache is not None:
             env["NUMBA_CACHE_DIR"] = str(numba_cache)
         self.side, self.tree = side, tree
@@ -258,9 +286,10 @@ def measure(trees: dict[str, Path], caches: dict[str, Path | None], select: str,
                 for side in SIDES:
                     workers[side].ask(op="build", name=name)
                 calls = calls_per_sample(workers["base"].ask(op="time", calls=1)["times"][0], sample_s)
+                warmup = 1 if calls > 1 else 0  # module docstring, "Spinning threads"
                 for pair in range(pairs):
                     for side in pair_order(pair, process):
-                        sample = workers[side].ask(op="time", calls=calls)["times"]
+                        sample = workers[side].ask(op="time", calls=calls, warmup=warmup)["times"]
                         raw[side].setdefault(name, []).extend(sample)
                         times[side].setdefault(name, []).append(sum(sample) / calls)
                 print(f"process {process + 1}: {name}", file=sys.stderr, flush=True)
@@ -277,11 +306,14 @@ def judge(times: Times, chosen: Sequence[str], threshold: float) -> list[Verdict
 
 def format_table(verdicts: Sequence[Verdict], threshold: float) -> str:
     width = max([len("case")] + [len(v.name) for v in verdicts])
-    lines = [f"{'case':<{width}}  {'median':>7}  {'q1':>6}  {'head/base range':>15}  verdict (τ = {threshold:.0%})",
-             f"{'-' * width}  {'-' * 7}  {'-' * 6}  {'-' * 15}  {'-' * 12}"]
+    lines = [f"{'case':<{width}}  {'pairs':>5}  {'median':>7}  {'95 % bounds':>11}  {'head/base range':>15}  "
+             f"verdict (τ = {threshold:.0%})",
+             f"{'-' * width}  {'-' * 5}  {'-' * 7}  {'-' * 11}  {'-' * 15}  {'-' * 12}"]
     for v in verdicts:
         spread = f"{min(v.ratios):.2f}–{max(v.ratios):.2f}"
-        lines.append(f"{v.name:<{width}}  {v.median:>7.3f}  {v.lower_quartile:>6.3f}  {spread:>15}  {v.verdict}")
+        bounds = f"{v.low:.2f}–{v.high:.2f}"
+        lines.append(f"{v.name:<{width}}  {len(v.ratios):>5}  {v.median:>7.3f}  {bounds:>11}  {spread:>15}  "
+                     f"{v.verdict}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ each request on stdin it writes one reply:
 
 * ``{"op": "build", "name": N}`` → ``{"built": N}``: build case ``N`` (dropping the previous one) and call it
   twice untimed (numba kernels loaded or compiled, buffers warm);
-* ``{"op": "time", "calls": k}`` → ``{"times": [s, …]}``: ``k`` timed calls of the built case, in seconds;
+* ``{"op": "time", "calls": k, "warmup": w}`` → ``{"times": [s, …]}``: ``w`` untimed calls (default 0), then
+  ``k`` timed calls of the built case, in seconds;
 * ``{"op": "quit"}``: exit.
 
 An error is written as ``{"error": message}`` and the worker exits with status 1.
@@ -69,6 +70,8 @@ def serve(threads: int) -> int:
                 fn()
                 reply({"built": request["name"]})
             elif request["op"] == "time":
+                for _ in range(int(request.get("warmup", 0))):
+                    fn()
                 times = []
                 for _ in range(int(request["calls"])):
                     start = time.perf_counter()

@@ -13,18 +13,29 @@ def test_calls_alternate_abba_within_a_process_and_baab_in_the_next(bench_check)
     assert [bench_check.pair_order(i, 1) for i in range(2)] == [("head", "base"), ("base", "head")]
 
 
-def test_slower_in_most_pairs_beyond_the_threshold_fails(bench_check) -> None:
-    v = bench_check.verdict("a", [1.0, 2.0, 1.5, 1.0, 1.0], [1.2, 2.5, 1.8, 1.3, 0.9], threshold=0.10)
-    assert v.ratios == pytest.approx((1.2, 1.25, 1.2, 1.3, 0.9)) and v.median == pytest.approx(1.2)
-    assert v.lower_quartile > 1.0 and v.verdict == bench_check.FAIL
+def test_the_median_bounds_are_binomial_order_statistics(bench_check) -> None:
+    assert bench_check.median_bounds(range(20)) == (5, 14)  # P(Bin(20, ½) ≤ 5) = 0.021 ≤ 0.025 < P(≤ 6)
+    assert bench_check.median_bounds(range(60)) == (21, 38)
+    assert bench_check.median_bounds([3.0, 1.0, 2.0]) == (1.0, 3.0)  # too few pairs: the range
+
+
+def test_slower_beyond_the_threshold_in_most_pairs_fails(bench_check) -> None:
+    base = [1.0] * 20
+    head = [1.2, 1.25, 1.3, 1.15, 0.95, 1.22, 1.18, 1.28, 1.21, 1.19] * 2
+    v = bench_check.verdict("a", base, head, threshold=0.10)
+    assert v.median == pytest.approx(1.205) and v.low > 1.0 and v.verdict == bench_check.FAIL
     assert bench_check.overall([v]) == bench_check.FAIL
 
 
-def test_within_the_threshold_passes_and_disagreeing_pairs_are_inconclusive(bench_check) -> None:
-    assert bench_check.decide([1.05, 1.12, 0.97], 0.10) == bench_check.PASS
-    assert bench_check.decide([0.7, 0.8], 0.10) == bench_check.PASS  # faster passes
-    assert bench_check.decide([1.3, 0.9, 1.25, 0.95, 1.4], 0.10) == bench_check.INCONCLUSIVE
-    assert bench_check.decide([1.3, 0.9, 1.25, 0.95, 1.4], 0.30) == bench_check.PASS
+def test_pass_needs_the_upper_bound_within_the_threshold(bench_check) -> None:
+    tight = [1.0, 1.02, 0.98, 1.05, 0.97, 1.01, 1.03, 0.99, 1.04, 0.96] * 2
+    assert bench_check.decide(tight, 0.10) == bench_check.PASS
+    assert bench_check.decide([0.7, 0.8] * 10, 0.10) == bench_check.PASS  # faster passes
+    noisy = [0.6, 1.5, 0.9, 1.3, 1.0, 1.6, 0.7, 1.2, 1.05, 0.8] * 2  # median ≈ 1, but the data allow +30 %
+    assert bench_check.decide(noisy, 0.10) == bench_check.INCONCLUSIVE
+    assert bench_check.decide(noisy, 0.40) == bench_check.PASS
+    slow_or_noise = [1.3, 0.9, 1.25, 0.95, 1.4] * 4  # median above τ, but head no slower in many pairs
+    assert bench_check.decide(slow_or_noise, 0.10) == bench_check.INCONCLUSIVE
     with pytest.raises(bench_check.BenchInputError, match="--threshold"):
         bench_check.decide([1.0], -0.1)
     with pytest.raises(bench_check.BenchInputError, match="as many base as head"):
@@ -39,7 +50,7 @@ def test_a_sample_repeats_short_calls_to_last_the_sample_time(bench_check) -> No
 
 def test_the_answer_is_the_worst_verdict(bench_check) -> None:
     def v(name: str, verdict: str):
-        return bench_check.Verdict(name, (1.0,), 1.0, 1.0, verdict)
+        return bench_check.Verdict(name, (1.0,), 1.0, 1.0, 1.0, verdict)
 
     ok, unsure, bad = v("a", "pass"), v("b", "inconclusive"), v("c", "fail")
     assert bench_check.overall([ok]) == bench_check.PASS
