@@ -1,9 +1,10 @@
 """Stage ``train@<method>``: every run (dataset × width × seed) of one method, each evaluated.
 
-Each run builds the dataset's model around the method's neuron, trains it with the one trainer
-(:func:`asgl.training.train`), and evaluates it (accuracy, throughput, firing rates, synaptic operations,
-energy) in the same process. All runs of the stage go to one executor (:mod:`pipelines.lib.executors`), whose
-workers live for the whole stage: imports and the kernel cache load are paid once per worker, not per run.
+Each run (:mod:`pipelines.lib.runs`, shared with ``asgl-bench compare``) builds the dataset's model around the
+method's neuron, trains it with the one trainer (:func:`asgl.training.train`), and evaluates it (accuracy,
+throughput, firing rates, synaptic operations, energy) in the same process. All runs of the stage go to one
+executor (:mod:`pipelines.lib.executors`), whose workers live for the whole stage: imports and the kernel cache
+load are paid once per worker, not per run.
 
 Runs survive interruption and are reused only when their identity matches (:mod:`pipelines.lib.identity`:
 code, data, settings). The stage's output folder is persistent (``persist: true`` in ``dvc.yaml``): a
