@@ -164,7 +164,7 @@ def load_params(path: str | os.PathLike = PARAMS_FILE) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(f"{path}: not found; run `python -m pipelines.commands.profile embedded` to create it"
+        raise ParamsError(f"{path}: not found; run `asgl-bench profile embedded` to create it"
                           ) from None
     try:
         params = yaml.safe_load(text)

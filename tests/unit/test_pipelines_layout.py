@@ -127,3 +127,19 @@ def test_pipelines_holds_only_the_three_subpackages_and_the_published_tables():
     for sub in SUBPACKAGES:
         doc = ast.get_docstring(ast.parse((PIPELINES / sub / "__init__.py").read_text(encoding="utf-8")))
         assert doc and len(doc.split()) > 20, f"pipelines/{sub}/__init__.py: say in its docstring what belongs there"
+
+
+# Imported by a stage but not its dependency, by design: where a run executes, not what it computes
+# (dvc.yaml's comment on the train stage; tests/scaling checks that every executor gives the same records).
+NOT_DEPS = {"pipelines/lib/executors.py"}
+
+
+def test_each_stage_depends_on_the_pipelines_files_it_imports():
+    """DVC does not follow imports, so each stage's ``deps`` name every ``pipelines/`` module its own module
+    imports directly (an edit there reruns the stage), bar the executors."""
+    graph = import_graph()
+    for name, body in _dvc_stages().items():
+        module = _stage_module(body)
+        files = {m.replace(".", "/") + ".py" for m in graph[module] if m.startswith("pipelines.")}
+        missing = sorted(files - set(body["deps"]) - NOT_DEPS)
+        assert not missing, f"dvc.yaml: stage {name} imports {', '.join(missing)} without depending on it"
