@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,3 +76,15 @@ def override_spec(monkeypatch):
 def prepared_files(root: Path) -> list[str]:
     folder = root / "prepared"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture()
+def no_network(monkeypatch):
+    """Any socket or download attempt fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr("asgl.data.download.download", refuse)
+    monkeypatch.setattr("asgl.data.raw.download", refuse)
+

@@ -10,7 +10,6 @@ import dataclasses
 import io
 import json
 import re
-import socket
 import tarfile
 import zipfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from pipelines.stages import fetch as fetch_cli
 from pipelines.stages import prepare as prepare_cli
 
 from .formats import write_tone
+from .shipped_archive import register_shipped_archive
 
 ENTRY = shipped.SHIPPED["fsdd"]
 FOLDER = shipped.REPO_ROOT / "datasets" / "fsdd"
@@ -54,27 +54,7 @@ def subset_wavs() -> dict[str, bytes]:
 @pytest.fixture()
 def shipped_subset(tmp_path, monkeypatch, subset_wavs):
     """A tar.gz of the subset in the shipped layout, registered as fsdd's shipped archive (absolute path)."""
-    archive = tmp_path / "shipped" / "fsdd-subset.tar.gz"
-    archive.parent.mkdir()
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, data in subset_wavs.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    entry = dataclasses.replace(ENTRY, path=str(archive), sha256=file_digest(archive))
-    monkeypatch.setitem(shipped.SHIPPED, "fsdd", entry)
-    return entry
-
-
-@pytest.fixture()
-def no_network(monkeypatch):
-    """Any socket or download attempt fails the test."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("network used")
-
-    monkeypatch.setattr(socket, "socket", refuse)
-    monkeypatch.setattr("asgl.data.download.download", refuse)
-    monkeypatch.setattr("asgl.data.raw.download", refuse)
+    return register_shipped_archive(monkeypatch, "fsdd", tmp_path / "shipped" / "fsdd-subset.tar.gz", subset_wavs)
 
 
 def _upstream_zip(wavs: dict[str, bytes]) -> bytes:

@@ -8,10 +8,8 @@ is marked ``slow``.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import re
-import socket
 import tarfile
 from pathlib import Path
 
@@ -25,6 +23,8 @@ from asgl.data.errors import CorruptFileError, DataError
 from asgl.data.nmnist import frame_events, read_events, read_labels, recordings, split_indices
 from pipelines.stages import fetch as fetch_cli
 from pipelines.stages import prepare as prepare_cli
+
+from .shipped_archive import register_shipped_archive
 
 ENTRY = shipped.SHIPPED["nmnist-small"]
 FOLDER = shipped.REPO_ROOT / "datasets" / "nmnist-small"
@@ -59,25 +59,9 @@ def shipped_subset(tmp_path, monkeypatch, members):
     files = {f"nmnist-small/{s}.bs2": members[f"nmnist-small/{s}.bs2"] for s, _ in train + test}
     for name, rows in (("train1K.txt", train), ("test100.txt", test)):
         files[f"nmnist-small/{name}"] = ("#sample #class\r\n" + "".join(f"{s}\t{d}\r\n" for s, d in rows)).encode()
-    archive = tmp_path / "shipped" / "nmnist-subset.tar.gz"
-    archive.parent.mkdir()
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    entry = dataclasses.replace(ENTRY, path=str(archive), sha256=file_digest(archive))
-    monkeypatch.setitem(shipped.SHIPPED, "nmnist-small", entry)
+    entry = register_shipped_archive(monkeypatch, "nmnist-small", tmp_path / "shipped" / "nmnist-subset.tar.gz",
+                                     files)
     return {"entry": entry, "train": train, "test": test}
-
-
-@pytest.fixture()
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("network used")
-
-    monkeypatch.setattr(socket, "socket", refuse)
-    monkeypatch.setattr("asgl.data.raw.download", refuse)
 
 
 def test_shipped_archive_matches_its_constant_readme_and_licence():
