@@ -33,6 +33,7 @@ import numpy as np
 from asgl.errors import UserError
 from asgl.metrics import prediction_codes
 from pipelines.lib.params import ParamsError, main_widths, results_dir
+from pipelines.lib.predictions import correct_row
 from pipelines.lib.records import Runs, load_runs
 from pipelines.lib.stats import accuracy_interval, difference_interval, mean_ci, verdict
 
@@ -98,10 +99,6 @@ def read_reference(path: Path) -> Runs:
                            ) from None
 
 
-def _correct(record: Mapping[str, Any], truth: np.ndarray) -> np.ndarray:
-    return (prediction_codes.decode(record["test_predictions"]) == truth).astype(np.float64)
-
-
 def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mapping[int, Mapping[str, Any]]],
                  truth: np.ndarray) -> dict[str, Any]:
     """One dataset (× width): the new method's runs (by seed) against each reference's runs, paired on the
@@ -109,19 +106,20 @@ def compare_cell(new: Mapping[int, Mapping[str, Any]], refs: Mapping[str, Mappin
     seeds = sorted(new)
     cell: dict[str, Any] = {
         "seeds": seeds, "accuracy_per_seed": {str(s): new[s]["accuracy"] for s in seeds},
-        "accuracy": accuracy_interval(np.stack([_correct(new[s], truth) for s in seeds])).as_dict(),
+        "accuracy": accuracy_interval(np.stack([correct_row(new[s], truth) for s in seeds])).as_dict(),
         "firing_rate": mean_ci(r.get("firing_rate") for r in new.values()).as_dict(),
         "energy_uj": mean_ci(r.get("energy_uj") for r in new.values()).as_dict(), "against": {}}
     for name, rows in refs.items():
         shared = sorted(set(new) & set(rows))
         entry: dict[str, Any] = {"paired_seeds": shared}
         if rows:
-            entry["accuracy"] = accuracy_interval(np.stack([_correct(rows[s], truth) for s in sorted(rows)])).as_dict()
+            rows_correct = np.stack([correct_row(rows[s], truth) for s in sorted(rows)])
+            entry["accuracy"] = accuracy_interval(rows_correct).as_dict()
             entry["firing_rate"] = mean_ci(r.get("firing_rate") for r in rows.values()).as_dict()
             entry["energy_uj"] = mean_ci(r.get("energy_uj") for r in rows.values()).as_dict()
         if shared:
-            diff = difference_interval(np.stack([_correct(new[s], truth) for s in shared]),
-                                       np.stack([_correct(rows[s], truth) for s in shared]))
+            diff = difference_interval(np.stack([correct_row(new[s], truth) for s in shared]),
+                                       np.stack([correct_row(rows[s], truth) for s in shared]))
             entry.update(difference=diff.as_dict(), verdict=verdict(diff), p_better=diff.p_better)
         cell["against"][name] = entry
     return cell

@@ -2,11 +2,15 @@
 
 Every run record carries its per-sample test predictions and ``runs.json`` each dataset's test labels
 (:mod:`asgl.metrics.prediction_codes`). :func:`check_runs` refuses a record that contradicts its own
-predictions or was trained on other data; :func:`correct_matrix` is the 0/1 matrix every paired interval of
-:mod:`pipelines.lib.stats` is computed from. Used by the evaluate stage and by ``asgl-bench reproduce``.
+predictions or was trained on other data; :func:`correct_row` is one record's 0/1 row of right answers and
+:func:`correct_matrix` the matrix every paired interval of :mod:`pipelines.lib.stats` is computed from. Used
+by the evaluate stage, ``asgl-bench reproduce`` and ``asgl-bench compare``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +40,15 @@ def check_runs(runs: Runs) -> None:
                             f"{scored:.4f} %; the record was altered or mixed up")
 
 
+def correct_row(record: Mapping[str, Any], truth: np.ndarray) -> np.ndarray:
+    """``[N]`` 0/1: the run (or logistic-regression) ``record`` got test sample ``i`` right; ``truth`` is the
+    decoded test labels."""
+    return (prediction_codes.decode(record["test_predictions"]) == truth).astype(np.float64)
+
+
 def correct_matrix(runs: Runs, keys: list[tuple[str, str, float, int]]) -> np.ndarray:
     """``[len(keys), N]`` 0/1: run ``k`` got test sample ``i`` right."""
     if not keys:
         return np.zeros((0, 1))
     truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
-    return np.stack([(prediction_codes.decode(runs.records[k]["test_predictions"]) == truth).astype(np.float64)
-                     for k in keys])
+    return np.stack([correct_row(runs.records[k], truth) for k in keys])

@@ -31,7 +31,7 @@ from asgl.io import atomic_write_json, atomic_write_text
 from asgl.metrics import prediction_codes
 from pipelines.lib.entry import params_stage
 from pipelines.lib.params import all_methods, data_root, main_widths, results_dir
-from pipelines.lib.predictions import check_runs, correct_matrix
+from pipelines.lib.predictions import check_runs, correct_matrix, correct_row
 from pipelines.lib.records import Runs, linear_record_path, run_key, runs_document, stage_record_path
 from pipelines.lib.stats import Interval, accuracy_interval, difference_interval, mean_ci
 
@@ -94,7 +94,7 @@ def _linear_vs(runs: Runs, keys: list[tuple], linear: Mapping[str, Any] | None) 
     if not linear or not linear.get("test_predictions") or not keys:
         return None
     truth = prediction_codes.decode(runs.labels[keys[0][0]]["test_labels"])
-    ref = (prediction_codes.decode(linear["test_predictions"]) == truth).astype(np.float64)
+    ref = correct_row(linear, truth)
     if ref.shape != truth.shape:
         return None
     mine = correct_matrix(runs, keys)
@@ -113,8 +113,7 @@ def aggregate(runs: Runs, widths: Mapping[str, float], linear: Mapping[str, Mapp
             truth = prediction_codes.decode(runs.labels[dataset]["test_labels"])
             entry = {"accuracy": float(ref["accuracy"])}
             if ref.get("test_predictions"):
-                predicted = prediction_codes.decode(ref["test_predictions"])
-                entry["interval"] = accuracy_interval((predicted == truth)[None].astype(np.float64)).as_dict()
+                entry["interval"] = accuracy_interval(correct_row(ref, truth)[None]).as_dict()
             summary["linear"][dataset] = entry
         methods = sorted({k[1] for k in runs.records if k[0] == dataset})
         for method in methods:
