@@ -18,13 +18,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from asgl.data.download import file_digest
 from asgl.data.errors import DataError
 from asgl.io import atomic_save, atomic_write_json
+
+if TYPE_CHECKING:  # annotations only: the functions that read or write tensors import torch, as fetch needs none
+    import torch
 
 TENSOR_KEYS = ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
 FORMAT_VERSION = 1
@@ -109,6 +110,8 @@ def manifest_matches(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> b
 def write_prepared(data_root: str | Path, dataset_id: str, tensors: dict[str, torch.Tensor],
                    manifest: dict[str, Any]) -> Path:
     """Validate and atomically write the tensor dict and its manifest; return the ``.pt`` path."""
+    import torch
+
     unknown = set(tensors) - set(TENSOR_KEYS)
     missing = {"train_x", "train_y", "test_x", "test_y"} - set(tensors)
     if unknown or missing:
@@ -164,6 +167,8 @@ def load_prepared(data_root: str | Path, dataset_id: str) -> PreparedData:
     Raises FileNotFoundError (with the ``prepare`` command to run) when the cache is missing, and
     :class:`CorruptCacheError` when the tensor file is damaged or does not match the manifest.
     """
+    import torch
+
     pt_path, _manifest_path = cache_paths(data_root, dataset_id)
     manifest = read_manifest(data_root, dataset_id)
     if manifest is None or not pt_path.exists():

@@ -14,9 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from asgl.data.cache import (
     cache_paths,
@@ -31,6 +29,9 @@ from asgl.data.errors import DataError
 from asgl.data.raw import data_source, ensure_raw, raw_dir, reads_raw_files, source_checksums
 from asgl.data.registry import get_spec
 from asgl.io import atomic_write_json
+
+if TYPE_CHECKING:  # for the annotation only: fetch imports this module for fetch_dataset, and needs no torch
+    import torch
 
 
 class UnknownOptionError(DataError, ValueError):
