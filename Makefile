@@ -17,11 +17,14 @@ export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 # prove the lock complete. The project itself goes in editable, built with the locked setuptools. pip compiles
 # each file to bytecode on one core; compileall on every core does the same work in parallel (the whole build:
 # 3 min 43 s with pip compiling, 1 min 35 s + 34 s this way on 2 cores; docs/pipeline.md, "Time budget").
-# Like pip, it skips what is not Python 3.11 (torch ships a test file in 3.12 syntax), hence `|| true`.
+# The bytecode must be there before the first import: where PYTHONDONTWRITEBYTECODE is set, Python never
+# writes it and every process recompiles what it imports (5 s more per stage process here). The packages'
+# own test folders (`tests/`, `test/`) are skipped: nothing here imports them, and they are a fifth of the files.
+# Like pip, compileall skips what is not Python 3.11 (torch ships a test file in 3.12 syntax), hence `|| true`.
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-compile --require-hashes --no-deps -r $(LOCK)
-	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
+	$(PY) -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib > /dev/null || true
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	touch $(STAMP)
@@ -43,8 +46,12 @@ test: venv
 	$(PY) -m pytest -q -m ray tests/scaling
 
 # dvc runs each stage's `python -m pipelines.…` command: the venv comes first on PATH so that is this venv's.
+# Beside it, warm-kernels compiles the CPU kernels the runs will use into numba's cache, on the core that the
+# single-process fetch and prepare stages leave idle, instead of in both workers of every train stage (about
+# 30 s on 2 cores; docs/pipeline.md, "Time budget"). It is only a cache: dvc repro's status is the target's.
 benchmark: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+	$(PY) -m pipelines.commands.warm_kernels & \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro; status=$$?; wait; exit $$status
 
 # The reference `asgl-bench reproduce` checks against by default (pipelines/published/README.md): copy the
 # last run's runs.json there when its table is to become the published one.

@@ -28,6 +28,43 @@ def all_flag_sets() -> list[FlagSet]:
     return list(itertools.product(names, ("soft", "hard"), (False, True), (False, True)))
 
 
+def flag_sets_of(module) -> list[FlagSet]:
+    """The flag sets the numba kernels run for ``module``'s LIF layers on a float32 CPU input, in order.
+
+    For each :class:`asgl.LIF` inside ``module`` whose backend resolves to ``"numba"``: the spike's fused
+    spec in ``train()`` mode (``noisy`` when its ``p > 0``); for a mixture ``0 < p < 1`` also the same
+    primitive at ``p = 0``, where ASGL's schedule ends; and the spec in ``eval()`` mode (pure spikes, or
+    Whetstone sharpening's step). ``p = 1`` (always smooth while training, as sharpening is) gets no ``p = 0``
+    variant. A neuron that no kernel implements (snnTorch's, a ReLU) contributes nothing. The module's
+    train/eval mode is restored. A run may still meet a set not listed here (a method whose spec changes
+    in other ways during training); it then compiles that set itself, as it would without a warm cache.
+    """
+    import torch
+
+    from asgl.kernels.fused import resolve_backend
+    from asgl.neuron import LIF
+
+    probe = torch.zeros(2, 1, 1)
+    found: list[FlagSet] = []
+    was_training = module.training
+    try:
+        for lif in (m for m in module.modules() if isinstance(m, LIF)):
+            for training in (True, False):
+                lif.train(training)
+                spec = lif.spike.fused_spec()
+                if spec is None or resolve_backend(lif.backend, probe, lif.spike, spec) != "numba":
+                    continue
+                p = float(spec.p) if training else 0.0
+                used = (spec.primitive, lif.reset, bool(lif.scale_output), p > 0.0)
+                annealed = (spec.primitive, lif.reset, bool(lif.scale_output), False)
+                for flags in (used, annealed) if 0.0 < p < 1.0 else (used,):
+                    if flags not in found:
+                        found.append(flags)
+    finally:
+        module.train(was_training)
+    return found
+
+
 def warm_cache(flag_sets: Iterable[FlagSet] | None = None) -> dict[str, int]:
     """Compile (first time on this machine) or load (afterwards) the numba kernels of ``flag_sets``.
 

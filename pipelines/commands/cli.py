@@ -6,14 +6,16 @@ Subcommands (each with its own ``--help``)::
     asgl-bench fetch ID / prepare ID       download and verify a dataset / build its prepared cache
     asgl-bench plan [options]              time one step per dataset × method; estimate the benchmark's time
     asgl-bench reproduce [options]         check a finished benchmark against a reference, cell by cell
+    asgl-bench warm-kernels                compile the CPU kernels the runs use (make benchmark does it)
     asgl-bench table                       print the current tables (<results_dir>/tables/*.md)
     asgl-bench methods                     the registry: each method's source, parameters and defaults
     asgl-bench compare METHOD [options]    train METHOD as the table does; compare it with ASGL and SG
     asgl-bench export RUN_DIR OUT.nir      write a trained run in the Neuromorphic Intermediate Representation
 
-``profile``, ``fetch``, ``prepare``, ``plan`` and ``reproduce`` hand their arguments to the ``main(argv)`` of
-the module of the same name (:data:`DELEGATED`): ``fetch`` and ``prepare`` are DVC stages, run whole as
-``dvc.yaml`` runs them (``python -m pipelines.stages.NAME``), the others commands (``pipelines.commands.NAME``).
+``profile``, ``fetch``, ``prepare``, ``plan``, ``reproduce`` and ``warm-kernels`` hand their arguments to
+the ``main(argv)`` of the module of the same name (:data:`DELEGATED`): ``fetch`` and ``prepare`` are DVC
+stages, run whole as ``dvc.yaml`` runs them (``python -m pipelines.stages.NAME``), the others commands
+(``pipelines.commands.NAME``).
 A list option takes its items either way, ``--datasets a b`` or ``--datasets a,b``, in every subcommand.
 Only ``profile`` writes ``params.yaml``. A user error is one ``error:`` line and exit status 2
 (:func:`pipelines.lib.entry.run_main`); anything else is a bug and keeps its traceback.
@@ -62,6 +64,7 @@ DELEGATED = {
     "prepare": ("pipelines.stages.prepare", "build one dataset's prepared tensor cache (fetching first if needed)"),
     "plan": ("pipelines.commands.plan", "time one step per dataset × method and estimate the profile's wall time"),
     "reproduce": ("pipelines.commands.reproduce", "check a finished benchmark against a reference table, cell by cell"),
+    "warm-kernels": ("pipelines.commands.warm_kernels", "compile the CPU kernels the runs use, ahead of training"),
 }
 # The delegated modules that read a list as one comma-separated value: their list options.
 COMMA_LISTS = {"plan": ("--datasets", "--methods")}

@@ -23,12 +23,8 @@ def run_settings(params: dict[str, Any], dataset: str, method: str, width: float
                  prepared_meta: dict[str, Any]) -> dict[str, Any]:
     """Everything that determines one run, as plain data (also what ``config.json`` records as ``meta``)."""
     source = params["run"]["methods"][method]
-    spec = load_method(method, source)
     ds = params["datasets"][dataset]
-    section = {**(params["methods"].get(method) or {}), **(ds.get("method_overrides") or {}).get(method, {})}
-    if width is not None:
-        section["width"] = width
-    method_params = spec.resolve_params(section)
+    method_params = resolved_method_params(params, dataset, method, width)
     temporal = prepared_meta.get("time_steps") is not None
     train = {**ds["train"], "seed": seed, "time_major_input": temporal, "resume": True}
     if params["run"].get("device"):
@@ -39,6 +35,18 @@ def run_settings(params: dict[str, Any], dataset: str, method: str, width: float
             "model": ds["model"], "model_kwargs": model_kwargs, "train": train,
             "synthetic": bool(prepared_meta.get("synthetic", False)), "data": data_identity(prepared_meta),
             "code": code_fingerprint(source)}
+
+
+def resolved_method_params(params: dict[str, Any], dataset: str, method: str,
+                           width: float | None = None) -> dict[str, Any]:
+    """``method``'s parameters on ``dataset``: its defaults, then ``methods.<method>``, then the dataset's
+    ``method_overrides.<method>``, then ``width`` when given (a sweep run)."""
+    spec = load_method(method, params["run"]["methods"][method])
+    ds = params["datasets"][dataset]
+    section = {**(params["methods"].get(method) or {}), **(ds.get("method_overrides") or {}).get(method, {})}
+    if width is not None:
+        section["width"] = width
+    return spec.resolve_params(section)
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any] | None:

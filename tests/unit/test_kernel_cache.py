@@ -77,3 +77,37 @@ def test_warm_cache_rejects_a_primitive_without_a_kernel() -> None:
 
     with pytest.raises(ValueError, match="no fused kernel for primitive 'tanh'"):
         warm_cache([("tanh", "soft", False, False)])
+
+
+def test_flag_sets_of_lists_what_each_neuron_runs_on_the_cpu() -> None:
+    from torch import nn
+
+    from asgl import LIF, ASGLSpike, FixedSurrogateSpike
+    from asgl.kernels.cache import flag_sets_of
+    from baselines.sharpen import SharpenSpike
+
+    asgl = LIF(ASGLSpike(width=1.0, p=0.2), reset="soft")
+    assert flag_sets_of(asgl) == [("sigmoid", "soft", False, True), ("sigmoid", "soft", False, False)]
+    always_smooth = LIF(ASGLSpike(width=1.0, p=1.0, primitive="rectangle"), scale_output=True)
+    assert flag_sets_of(always_smooth) == [("rectangle", "soft", True, True), ("rectangle", "soft", True, False)]
+    sg = LIF(FixedSurrogateSpike(width=1.0, primitive="rectangle"), reset="hard")
+    assert flag_sets_of(nn.Sequential(nn.Linear(2, 2), sg, nn.ReLU())) == [("rectangle", "hard", False, False)]
+    sharpen = LIF(SharpenSpike(width=1.0, primitive="rectangle"), reset="hard")
+    assert flag_sets_of(sharpen) == [("rectangle", "hard", False, True), ("step", "hard", False, False)]
+    assert flag_sets_of(LIF(ASGLSpike(width=1.0, p=0.2), backend="autograd")) == []
+    assert flag_sets_of(nn.Sequential(nn.Linear(2, 2), nn.ReLU())) == []
+
+
+def test_flag_sets_of_restores_each_layers_mode() -> None:
+    from torch import nn
+
+    from asgl import LIF, ASGLSpike
+    from asgl.kernels.cache import flag_sets_of
+
+    model = nn.Sequential(LIF(ASGLSpike(p=0.2)), LIF(ASGLSpike(p=0.2)))
+    model.eval()
+    flag_sets_of(model)
+    assert not any(m.training for m in model.modules())
+    model.train()
+    flag_sets_of(model)
+    assert all(m.training for m in model.modules())
