@@ -13,6 +13,11 @@ from its last checkpoint (the trainer reaches the same final weights as an unint
 folder written under another identity is cleared before the run starts again (its earlier version stays in
 DVC's cache). So when DVC reruns the stage because one dataset's block changed, only that dataset's runs
 train again.
+
+The stage starts its pool's workers first thing (:class:`pipelines.lib.executors.StageExecutor`), from the
+``run`` block of ``params.yaml`` read as plain YAML, and has them import what a run imports
+(:data:`RUN_IMPORTS`) while it checks the params (which imports torch) and lists the jobs: those imports no
+longer wait for the stage's own.
 """
 
 from __future__ import annotations
@@ -22,21 +27,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from asgl.io import atomic_write_json
 from pipelines.lib.entry import run_main
+from pipelines.lib.executors import StageExecutor
 from pipelines.lib.params import ParamsError, load_params, results_dir
 from pipelines.lib.records import stage_record_path, stage_runs_dir
 from pipelines.lib.runs import run_one, stage_jobs
 
+# What a run imports on its first call in a worker, beyond the torch and numba of the worker's thread count:
+# run_one's own modules, and torch._dynamo, which torch.optim imports when the first optimiser is made.
+RUN_IMPORTS = ("pipelines.lib.runs", "pipelines.lib.training_run", "torch._dynamo")
 
-def train_stage(params: dict[str, Any], method: str, results: Path | None = None) -> list[dict[str, Any]]:
-    """Run every (dataset, width, seed) of ``method``; write and return the stage's run records."""
-    from pipelines.lib.executors import run_jobs
 
+def train_stage(params: dict[str, Any], method: str, results: Path | None = None,
+                executor: StageExecutor | None = None) -> list[dict[str, Any]]:
+    """Run every (dataset, width, seed) of ``method`` on ``executor`` (default: a new one); write and return
+    the stage's run records."""
     results = results_dir(params) if results is None else results
     jobs = stage_jobs(params, method, results)
     stage_runs_dir(results, method).mkdir(parents=True, exist_ok=True)
-    records = run_jobs(run_one, jobs, params["run"])
+    records = (executor or StageExecutor()).run_jobs(run_one, jobs, params["run"])
     atomic_write_json(stage_record_path(results, method), records)
     return records
 
@@ -50,11 +62,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train_and_report(params_file: str, method: str) -> None:
-    params = load_params(params_file)
-    if method not in params["run"]["methods"]:
-        raise ParamsError(f"{params_file}: run.methods has no {method!r} (it has: {sorted(params['run']['methods'])})")
-    for r in train_stage(params, method):
+    with StageExecutor(warm_up=RUN_IMPORTS) as executor:
+        executor.start(unchecked_run_block(params_file))
+        params = load_params(params_file)
+        if method not in params["run"]["methods"]:
+            raise ParamsError(f"{params_file}: run.methods has no {method!r} "
+                              f"(it has: {sorted(params['run']['methods'])})")
+        records = train_stage(params, method, executor=executor)
+    for r in records:
         print(f"{r['dataset']} {r['method']} width={r['width_init']:g} seed={r['seed']}: {r['accuracy']:.2f}%")
+
+
+def unchecked_run_block(params_file: str) -> Any:
+    """The ``run`` block of ``params_file`` as plain YAML, or None where it cannot be read so: enough to start
+    the pool before :func:`load_params`, whose checks import torch. The runs use the checked block (and a pool
+    started for another block is not used); a file that cannot be read fails there, with its own message."""
+    try:
+        return yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))["run"]
+    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
+        return None
 
 
 if __name__ == "__main__":

@@ -261,6 +261,7 @@ def test_train_stage_cli_reports_a_full_disk_in_one_line(monkeypatch, capsys):
 
     monkeypatch.setattr(train_cli, "train_stage", full)
     monkeypatch.setattr(train_cli, "load_params", lambda path: {"run": {"methods": {"asgl": "asgl/methods.py"}}})
+    monkeypatch.setattr(train_cli, "unchecked_run_block", lambda path: None)  # no pool from the real params.yaml
     assert train_cli.main(["--method", "asgl"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.pt: no space left" in err and one_line(err)
