@@ -91,3 +91,18 @@ def test_a_pool_started_for_another_run_block_is_not_used():
         "not-a-mapping", "none"])
 def test_only_a_plain_local_cpu_pool_starts_before_the_checks(run, workers):
     assert executors._early_workers(run) == workers
+
+
+def test_workers_skip_the_interpreter_teardown(tmp_path):
+    """The teardown would free the object that a job kept in a module, which writes its file when freed."""
+    path = tmp_path / "freed.txt"
+    pids = executors.run_jobs(P.keep_until_teardown, [{"path": str(path)}] * 2, POOL)
+    assert os.getpid() not in pids and not path.exists()
+
+
+def test_what_a_job_leaves_to_print_at_exit_is_printed(capfd, monkeypatch):
+    """Printed by an exit handler that runs before the worker's quick exit, into a buffer it must flush."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # so the workers buffer stdout, as wherever it is unset
+    executors.run_jobs(P.print_at_exit, [{"text": f"left by job {i}"} for i in range(2)], POOL)
+    out = capfd.readouterr().out
+    assert "left by job 0" in out and "left by job 1" in out
