@@ -47,8 +47,8 @@ from pipelines.lib.executor_base import attempt, collect, set_threads
 from pipelines.lib.executor_config import RunBlockError, check_run_block, ddp_size
 
 T = TypeVar("T")
-__all__ = ["StageExecutor", "check_run_block", "gpu_count", "gpu_plan", "run_jobs", "run_local", "set_threads",
-           "visible_gpus", "workers_for"]
+__all__ = ["StageExecutor", "check_run_block", "exit_without_teardown", "gpu_count", "gpu_plan", "run_jobs",
+           "run_local", "set_threads", "visible_gpus", "workers_for"]
 
 
 def gpu_count() -> int:
@@ -231,10 +231,10 @@ def _ddp_outcomes(fn: Callable[[Any], Any], jobs: Sequence[Any], done: Mapping[i
 
 
 def _start_worker(threads: int, gpu_queue: Any, warm_up: Sequence[str]) -> None:
-    """Pool initializer: arrange the worker's quick exit (:func:`_exit_without_teardown`), take its GPU (before
+    """Pool initializer: arrange the worker's quick exit (:func:`_exit_worker`), take its GPU (before
     CUDA initialises), set its thread count, and import ``warm_up``. A module that fails to import here is left
     to the job that needs it, which fails on it."""
-    atexit.register(_exit_without_teardown)  # first of this worker's exit handlers, so it runs last
+    atexit.register(_exit_worker)  # first of this worker's exit handlers, so it runs last
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_queue.get(timeout=60)
     set_threads(threads)
@@ -243,22 +243,29 @@ def _start_worker(threads: int, gpu_queue: Any, warm_up: Sequence[str]) -> None:
             importlib.import_module(module)
 
 
-def _exit_without_teardown() -> None:
-    """End a pool worker once it has nothing left to send, without the interpreter's teardown: freeing every
-    module of torch and numba took 0.6–1 s per worker here, on which the stage waits when its pool ends.
+def _exit_worker() -> None:
+    """End a pool worker once it has nothing left to send, without the interpreter's teardown, on which the stage
+    waits when its pool ends (:func:`exit_without_teardown`).
 
     Nothing is lost (CPython 3.11): a worker sends each result, and after the pool's stop signal its pid, with
     ``SimpleQueue.put`` (``concurrent/futures/process.py``), which writes to the pipe before the worker reads its
     next call; then ``BaseProcess._bootstrap`` runs multiprocessing's finalizers (queue feeder threads are
     flushed), joins the worker's threads and flushes stdout and stderr, and ``spawn_main`` calls ``sys.exit``,
     which runs the exit handlers, last registered first. This one, registered before any job ran, comes after
-    every handler a job registered; it flushes the standard streams and logging's handlers (logging's own exit
-    handler was registered earlier, so would not run), then ends the process. A worker that dies during a job
-    still breaks the pool as before: the pool notices a worker exiting without a result by its process
-    sentinel, and it reads no worker's exit status (so 0 here hides nothing from it).
+    every handler a job registered. Of the two registered before it, multiprocessing's has already run and
+    logging's is done by :func:`exit_without_teardown`. A worker that dies during a job still breaks the pool
+    as before: the pool notices a worker exiting without a result by its process sentinel, and it reads no
+    worker's exit status (so 0 here hides nothing from it).
     """
+    exit_without_teardown(0)
+
+
+def exit_without_teardown(status: int) -> None:
+    """End this process with ``status`` after flushing stdout, stderr and logging's handlers, without the
+    interpreter's teardown: freeing every module of torch and numba took 0.6–1 s a process here. For a process
+    whose work is done and written: a pool worker (:func:`_exit_worker`), the train stage after its records."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-    os._exit(0)
+    os._exit(status)

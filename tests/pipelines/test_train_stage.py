@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ POOL = {"workers": 2, "threads_per_worker": 1, "device": "cpu"}
 
 
 def _params(tmp_path: Path) -> Path:
-    """A params file: sg on digits, 2 seeds of 1 epoch, on a pool of 2 workers."""
+    """A params file: sg on digits, 2 seeds of 1 epoch, on a pool of 2 workers (data under ``tmp_path``)."""
     params = yaml.safe_load((ROOT / "profiles" / "embedded.yaml").read_text())
     params.update(data_root=str(tmp_path / "data"), results_dir=str(tmp_path / "results"))
     params["run"].update(datasets=["digits"], methods={"sg": "asgl/methods.py"}, seeds=[0, 1], **POOL)
@@ -86,3 +87,22 @@ def test_a_stage_that_fails_before_its_jobs_ends_its_early_pool(tmp_path, capsys
     assert train.main(["--method", "asgl", "--params", str(_params(tmp_path))]) == 2
     assert "run.methods has no 'asgl'" in capsys.readouterr().err
     assert opened == [2] and multiprocessing.active_children() == []
+
+
+def test_the_stage_process_keeps_its_status_and_output(tmp_path):
+    """It ends without the interpreter's teardown, and so do its workers: what they print and its exit status
+    must survive that, with stdout a buffer (no PYTHONUNBUFFERED), as when it is not a terminal."""
+    params_file = _params(tmp_path)
+    prepare_dataset("digits", tmp_path / "data")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+    def stage(method: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipelines.stages.train", "--method", method, "--params",
+                               str(params_file)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+    done = stage("sg")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("digits sg width=") == 2, done.stdout
+    assert done.stderr.count("epoch 1/1") == 2, "the workers' progress lines"
+    failed = stage("asgl")
+    assert failed.returncode == 2 and "run.methods has no 'asgl'" in failed.stderr
