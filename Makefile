@@ -18,7 +18,7 @@ export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 # each file to bytecode on one core; compileall on every core does the same work in parallel (the whole build:
 # 3 min 43 s with pip compiling, 1 min 35 s + 34 s this way on 2 cores; docs/pipeline.md, "Time budget").
 # The bytecode must be there before the first import: where PYTHONDONTWRITEBYTECODE is set, Python never
-# writes it and every process recompiles what it imports (5 s more per stage process here). The packages'
+# writes it and every process recompiles what it imports (2-5 s more per process here). The packages'
 # own test folders (`tests/`, `test/`) are skipped: nothing here imports them, and they are a fifth of the files.
 # Like pip, compileall skips what is not Python 3.11 (torch ships a test file in 3.12 syntax), hence `|| true`.
 $(STAMP): pyproject.toml $(LOCK)
