@@ -30,7 +30,8 @@ RAY_KEYS = ("address", "cpus_per_run", "gpus_per_run", "max_retries")
 _ADDRESS = re.compile(r"^(ray://)?[^\s:/]+(:[^\s:/]+)*:\d{1,5}$")
 
 
-def _is_int(value: Any, low: int) -> bool:
+def is_int(value: Any, low: int) -> bool:
+    """``value`` is an ``int`` (not a ``bool``) of at least ``low``."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
@@ -51,10 +52,10 @@ def check_run_block(run: Mapping[str, Any]) -> None:
     if executor not in EXECUTORS:
         raise RunBlockError(f"run.executor must be one of {list(EXECUTORS)}, got {executor!r}")
     workers = run.get("workers", 1)
-    if workers != "auto" and not _is_int(workers, 1):
+    if workers != "auto" and not is_int(workers, 1):
         raise RunBlockError(f"run.workers must be an integer >= 1 or 'auto', got {workers!r}")
     threads = run.get("threads_per_worker", 1)
-    if not _is_int(threads, 1):
+    if not is_int(threads, 1):
         raise RunBlockError(f"run.threads_per_worker must be an integer >= 1, got {threads!r}")
     device = run.get("device", "auto")
     if device not in DEVICES:
@@ -75,7 +76,7 @@ def check_run_block(run: Mapping[str, Any]) -> None:
         raise RunBlockError(f"run.ray.cpus_per_run must be a number > 0, got {ray['cpus_per_run']!r}")
     if "gpus_per_run" in ray and not _is_number(ray["gpus_per_run"], 0, strict=False):
         raise RunBlockError(f"run.ray.gpus_per_run must be a number >= 0, got {ray['gpus_per_run']!r}")
-    if "max_retries" in ray and not _is_int(ray["max_retries"], 0):
+    if "max_retries" in ray and not is_int(ray["max_retries"], 0):
         raise RunBlockError(f"run.ray.max_retries must be an integer >= 0, got {ray['max_retries']!r}")
     if executor == "ray" and device == "cuda" and ray_settings(run)["gpus_per_run"] == 0:
         raise RunBlockError("run.ray.gpus_per_run is 0 but run.device is cuda: Ray would give the runs no GPU; "
@@ -98,7 +99,7 @@ def ddp_size(job: Any) -> int:
     settings = job.get("settings")
     train = settings.get("train") if isinstance(settings, Mapping) else None
     size = train.get("ddp", 1) if isinstance(train, Mapping) else 1
-    if not _is_int(size, 1):
+    if not is_int(size, 1):
         raise RunBlockError(f"train.ddp must be an integer >= 1 (processes of one run), got {size!r}")
     return size
 

@@ -44,7 +44,7 @@ from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from pipelines.lib.executor_base import attempt, collect, set_threads
-from pipelines.lib.executor_config import RunBlockError, check_run_block, ddp_size
+from pipelines.lib.executor_config import RunBlockError, check_run_block, ddp_size, is_int
 
 T = TypeVar("T")
 __all__ = ["StageExecutor", "check_run_block", "exit_without_teardown", "gpu_count", "gpu_plan", "run_jobs",
@@ -200,10 +200,6 @@ def _shape(run: Mapping[str, Any]) -> tuple[Any, ...]:
     return run.get("workers", 1), run.get("threads_per_worker", 1), run.get("device", "auto")
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def _early_workers(run: Any) -> int:
     """The workers :meth:`StageExecutor.start` may start for ``run`` before it is checked: those of a local
     pool with ``device: cpu`` and plainly valid ``workers`` and ``threads_per_worker``, whose number needs
@@ -211,7 +207,7 @@ def _early_workers(run: Any) -> int:
     if not isinstance(run, Mapping) or run.get("executor", "local") != "local" or run.get("device") != "cpu":
         return 0
     workers, threads = run.get("workers", 1), run.get("threads_per_worker", 1)
-    if not _is_count(threads) or not (workers == "auto" or _is_count(workers)):
+    if not is_int(threads, 1) or not (workers == "auto" or is_int(workers, 1)):
         return 0
     return workers_for(run, 0)
 
