@@ -14,16 +14,17 @@ export MALLOC_TRIM_THRESHOLD_ ?= 1073741824
 
 # The environment is installed from the lock (docs/docker.md, "Locked environment"): every package, dev tools
 # included, at one version with its hashes; --no-deps so nothing outside the lock comes in, `pip check` to
-# prove the lock complete. The project itself goes in editable, built with the locked setuptools. pip compiles
-# each file to bytecode on one core; compileall on every core does the same work in parallel (the whole build:
-# 3 min 43 s with pip compiling, 1 min 35 s + 34 s this way on 2 cores; docs/pipeline.md, "Time budget").
+# prove the lock complete. scripts/install_lock.py installs it with uv (from the lock), which unpacks the wheels
+# in parallel, from the sources pip is configured with (19 s against pip's 73 s here; pip where uv fails). The
+# project itself goes in editable, built with the locked setuptools. Bytecode: compileall on every core
+# (pip compiling on one core made the whole build 3 min 43 s; docs/pipeline.md, "Time budget").
 # The bytecode must be there before the first import: where PYTHONDONTWRITEBYTECODE is set, Python never
 # writes it and every process recompiles what it imports (2-5 s more per process here). The packages'
 # own test folders (`tests/`, `test/`) are skipped: nothing here imports them, and they are a fifth of the files.
 # Like pip, compileall skips what is not Python 3.11 (torch ships a test file in 3.12 syntax), hence `|| true`.
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) scripts/install_lock.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --no-compile --require-hashes --no-deps -r $(LOCK)
+	$(PY) scripts/install_lock.py $(LOCK)
 	$(PY) -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib > /dev/null || true
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
