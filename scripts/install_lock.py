@@ -9,7 +9,8 @@ parallel into its cache and links them into the environment: 19 s (docs/pipeline
 Why this script: uv does not read pip's configuration (``pip.conf``, ``PIP_*`` variables), and that is where a
 mirror, a local index or a certificate is set. So the sources pip would use are read from ``pip config list``
 and handed to uv (:func:`uv_source_args`): ``index-url``, ``extra-index-url``, ``find-links``, ``no-index``,
-``trusted-host``, ``constraint``, and ``cert`` (as ``SSL_CERT_FILE``). pip treats every index alike, while uv by default takes
+``trusted-host``, and ``cert`` (as ``SSL_CERT_FILE``); not ``constraint``, which uv's hash-checking mode would
+take for a requirement without hashes, and which cannot move an exact pin anyway. pip treats every index alike, while uv by default takes
 a package only from the first index that has it; ``--index-strategy unsafe-best-match`` restores pip's
 behaviour. The lock's hashes pin every file, whichever index serves it.
 
@@ -33,7 +34,7 @@ from typing import Any
 # configuration files, then its PIP_* environment variables.
 SECTIONS = ("global", "install", ":env:")
 LIST_OPTIONS = {"extra-index-url": "--extra-index-url", "find-links": "--find-links",
-                "trusted-host": "--allow-insecure-host", "constraint": "--constraint"}
+                "trusted-host": "--allow-insecure-host"}
 TRUE = {"1", "true", "yes", "on"}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 
