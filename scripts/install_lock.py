@@ -9,10 +9,11 @@ parallel into its cache and links them into the environment: 19 s (docs/pipeline
 Why this script: uv does not read pip's configuration (``pip.conf``, ``PIP_*`` variables), and that is where a
 mirror, a local index or a certificate is set. So the sources pip would use are read from ``pip config list``
 and handed to uv (:func:`uv_source_args`): ``index-url``, ``extra-index-url``, ``find-links``, ``no-index``,
-``trusted-host``, and ``cert`` (as ``SSL_CERT_FILE``); not ``constraint``, which uv's hash-checking mode would
-take for a requirement without hashes, and which cannot move an exact pin anyway. pip treats every index alike, while uv by default takes
-a package only from the first index that has it; ``--index-strategy unsafe-best-match`` restores pip's
-behaviour. The lock's hashes pin every file, whichever index serves it.
+``trusted-host``, and ``cert`` (as ``SSL_CERT_FILE``). Not ``constraint``: uv's hash-checking mode takes a
+constraint for a requirement without hashes and refuses it, and the lock's exact pins leave a constraint
+nothing to decide. pip treats every index alike, while uv by default takes a package only from the first
+index that has it; ``--index-strategy unsafe-best-match`` restores pip's behaviour. The lock's hashes pin
+every file, whichever index serves it.
 
 uv itself comes from the same lock, installed by pip with its hashes. Where uv fails (a source it cannot
 read, say), the lock is installed with pip instead, after a one-line message: slower, never different.

@@ -110,7 +110,9 @@ def test_makefile_installs_from_the_lock_with_hashes():
     assert "$(LOCK)" in recipe.group(1), "the venv must be rebuilt when the lock changes"
     assert re.search(r"^LOCK := requirements\.lock$", makefile, re.M)
     body = recipe.group(2)
-    assert "--require-hashes --no-deps -r $(LOCK)" in body
+    assert "scripts/install_lock.py $(LOCK)" in body and "scripts/install_lock.py" in recipe.group(1)
+    script = (ROOT / "scripts" / "install_lock.py").read_text(encoding="utf-8")
+    assert script.count('"--no-deps", "--require-hashes"') == 3, "uv, the lock by uv and by pip: hashes, no deps"
     assert re.search(r"pip install .*--no-deps .*-e \.", body), "the project itself adds no unlocked package"
     assert "torch==" not in body, "the torch pins live in the lock only"
 
