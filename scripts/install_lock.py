@@ -7,13 +7,14 @@ of it torch's CUDA libraries) that took 73 s on 2 cores, 52 s of it pip's own CP
 parallel into its cache and links them into the environment: 19 s (docs/pipeline.md, "Time budget").
 
 Why this script: uv does not read pip's configuration (``pip.conf``, ``PIP_*`` variables), and that is where a
-mirror, a local index or a certificate is set. So the sources pip would use are read from ``pip config list``
-and handed to uv (:func:`uv_source_args`): ``index-url``, ``extra-index-url``, ``find-links``, ``no-index``,
-``trusted-host``, and ``cert`` (as ``SSL_CERT_FILE``). Not ``constraint``: uv's hash-checking mode takes a
-constraint for a requirement without hashes and refuses it, and the lock's exact pins leave a constraint
-nothing to decide. pip treats every index alike, while uv by default takes a package only from the first
-index that has it; ``--index-strategy unsafe-best-match`` restores pip's behaviour. The lock's hashes pin
-every file, whichever index serves it.
+mirror, a local index or a certificate is set. So the sources pip would use are read from ``pip config list`` and
+handed to uv (:func:`uv_source_args`): ``index-url``, ``extra-index-url``, ``find-links``, ``no-index``,
+``trusted-host``, and ``cert`` (as ``SSL_CERT_FILE``), and a local (``file://``) index's project pages as flat
+lists too (:func:`local_pages`), so that uv chooses among the same files as pip. Not ``constraint``: uv's
+hash-checking mode takes a constraint for a requirement without hashes and refuses it, and the lock's exact pins
+leave a constraint nothing to decide. pip treats every index alike, while uv by default takes a package only from
+the first index that has it; ``--index-strategy unsafe-best-match`` lets every index count, as in pip. The lock's hashes
+pin every file, whichever index serves it.
 
 uv itself comes from the same lock, installed by pip with its hashes. Where uv fails (a source it cannot
 read, say), the lock is installed with pip instead, after a one-line message: slower, never different.
@@ -30,6 +31,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 # pip's sections for `pip install`, in increasing precedence: the [global] and [install] sections of its
 # configuration files, then its PIP_* environment variables.
@@ -57,8 +59,10 @@ def pip_settings(listing: str) -> dict[str, str]:
     return {key: next(by[s] for s in reversed(SECTIONS) if s in by) for key, by in found.items()}
 
 
-def uv_source_args(settings: Mapping[str, str]) -> list[str]:
-    """``uv pip install`` arguments naming the sources that ``settings`` (:func:`pip_settings`) gives pip."""
+def uv_source_args(settings: Mapping[str, str], packages: Iterable[str] = ()) -> list[str]:
+    """``uv pip install`` arguments naming the sources that ``settings`` (:func:`pip_settings`) gives pip, for
+    a lock that pins ``packages``: pip's options one for one, plus each local index's pages of ``packages`` as
+    flat lists (:func:`local_pages`)."""
     args = ["--index-strategy", "unsafe-best-match"]
     if settings.get("index-url"):
         args += ["--index-url", settings["index-url"]]
@@ -67,7 +71,36 @@ def uv_source_args(settings: Mapping[str, str]) -> list[str]:
             args += [flag, value]
     if settings.get("no-index", "").strip().lower() in TRUE:
         args.append("--no-index")
+    indexes = [settings.get("index-url", ""), *settings.get("extra-index-url", "").split()]
+    for page in local_pages([url for url in indexes if url], packages):
+        args += ["--find-links", page]
     return args
+
+
+def local_pages(index_urls: Iterable[str], packages: Iterable[str]) -> list[str]:
+    """The ``file://`` URLs of the project pages (``<index>/<name>/index.html``, PEP 503) that the local
+    indexes among ``index_urls`` have for ``packages``.
+
+    uv takes a version's files from the first index that has the version, where pip chooses among the files of
+    every index: with ``soundfile`` 0.14.0 split across two local indexes, the pure wheel on the first and the
+    ``manylinux_2_28`` one (with libsndfile) on the second, uv installed the pure one, which cannot load.
+    A project page is also a flat list of files, and uv merges flat lists (``--find-links``) into every
+    version's files, so with these pages uv chooses among all the local files, as pip does."""
+    pages = []
+    for url in index_urls:
+        if not url.startswith("file://"):
+            continue
+        root = Path(unquote(urlparse(url).path))
+        for name in packages:
+            page = root / re.sub(r"[-_.]+", "-", name).lower() / "index.html"
+            if page.is_file():
+                pages.append(page.as_uri())
+    return pages
+
+
+def pinned_names(lock_text: str) -> list[str]:
+    """The package names pinned in a hash-locked file, in its order."""
+    return [m.group(1) for m in map(PIN.match, lock_text.splitlines()) if m]
 
 
 def lock_entry(lock_text: str, package: str) -> str:
@@ -100,7 +133,7 @@ def install(lock: Path, python: str = sys.executable, run: Any = subprocess.run)
     if settings.get("cert"):
         env["SSL_CERT_FILE"] = settings["cert"]
     uv = [python, "-m", "uv", "pip", "install", "--python", python, "--quiet", "--no-deps", "--require-hashes",
-          *uv_source_args(settings), "-r", str(lock)]
+          *uv_source_args(settings, pinned_names(text)), "-r", str(lock)]
     status = run(uv, env=env).returncode
     if status != 0:
         print(f"install_lock: uv could not install {lock} (exit status {status}); installing it with pip instead",
