@@ -58,6 +58,27 @@ def test_trusted_hosts_become_insecure_hosts_one_flag_each():
     assert args[2:] == ["--allow-insecure-host", "a.example", "--allow-insecure-host", "b.example"]
 
 
+def test_local_index_pages_are_handed_over_as_flat_lists(tmp_path):
+    """uv takes a version's files from the first index that has it; the pages as flat lists make it choose
+    among every local index's files, as pip does (soundfile's libsndfile wheel was on the second index)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for index, project in ((first, "soundfile"), (second, "soundfile"), (second, "typing-extensions")):
+        (index / project).mkdir(parents=True)
+        (index / project / "index.html").write_text("<a href='../../files/x.whl'>x.whl</a>", encoding="utf-8")
+    (first / "numpy").mkdir()  # a project folder without a page is not a flat list
+    settings = {"index-url": "https://pypi.org/simple", "extra-index-url": f"{first.as_uri()} {second.as_uri()}"}
+    args = install_lock.uv_source_args(settings, ["soundfile", "typing_extensions", "numpy", "absent"])
+    pages = [args[i + 1] for i, arg in enumerate(args) if arg == "--find-links"]
+    assert pages == [(first / "soundfile" / "index.html").as_uri(), (second / "soundfile" / "index.html").as_uri(),
+                     (second / "typing-extensions" / "index.html").as_uri()]
+    assert args.count("--extra-index-url") == 2, "the local indexes stay indexes too"
+
+
+def test_pinned_names_are_the_locks_packages_in_order():
+    names = install_lock.pinned_names((ROOT / "requirements.lock").read_text(encoding="utf-8"))
+    assert len(names) == len(set(names)) > 100 and {"torch", "uv", "soundfile"} <= set(names)
+
+
 def test_uv_entry_of_the_real_lock_is_its_pin_with_every_hash():
     text = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     lines = install_lock.lock_entry(text, "uv").splitlines()
