@@ -42,6 +42,12 @@ TRUE = {"1", "true", "yes", "on"}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 
 
+def canonical(name: str) -> str:
+    """A project name as PEP 503 normalises it (``typing_extensions`` → ``typing-extensions``): the folder name
+    of its page on a simple index, and how two spellings of one name compare."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pip_settings(listing: str) -> dict[str, str]:
     """The effective ``pip install`` settings from ``pip config list`` output (``section.key='value'`` lines):
     for each key, the value of the section with the highest precedence (:data:`SECTIONS`)."""
@@ -92,7 +98,7 @@ def local_pages(index_urls: Iterable[str], packages: Iterable[str]) -> list[str]
             continue
         root = Path(unquote(urlparse(url).path))
         for name in packages:
-            page = root / re.sub(r"[-_.]+", "-", name).lower() / "index.html"
+            page = root / canonical(name) / "index.html"
             if page.is_file():
                 pages.append(page.as_uri())
     return pages
@@ -104,13 +110,13 @@ def pinned_names(lock_text: str) -> list[str]:
 
 
 def lock_entry(lock_text: str, package: str) -> str:
-    """The lines of ``package``'s pin in a hash-locked file (the ``name==version`` line, its ``--hash``
-    continuation lines and the comments between them); ``ValueError`` where it is not pinned."""
-    wanted = package.lower().replace("_", "-")
+    """The lines of ``package``'s pin in a hash-locked file: the ``name==version`` line and the ``--hash``
+    lines it continues into (``\\`` at the end of a line); ``ValueError`` where it is not pinned."""
+    wanted = canonical(package)
     lines = lock_text.splitlines()
     for start, line in enumerate(lines):
         match = PIN.match(line)
-        if match and match.group(1).lower().replace("_", "-") == wanted:
+        if match and canonical(match.group(1)) == wanted:
             end = start
             while lines[end].rstrip().endswith("\\") and end + 1 < len(lines):
                 end += 1

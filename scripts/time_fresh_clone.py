@@ -48,6 +48,11 @@ class Stage:
     def wall(self) -> float:
         return self.end - self.start
 
+    @property
+    def epoch_seconds(self) -> float:
+        """The durations of all its runs' epochs, added up (worker-seconds)."""
+        return sum(run[2] for run in self.runs.values())
+
 
 def stamped(lines: Iterable[str]) -> Iterator[tuple[float, str]]:
     """``(seconds, text)`` of every stamped line (``"  12.3 text"``); other lines are skipped."""
@@ -97,13 +102,13 @@ def report(parts: dict[str, tuple[float, float, int | None]], stages: list[Stage
         row = f"  {stage.name:32s} {stage.wall:7.1f}"
         if stage.runs:
             first = min(r[0] for r in stage.runs.values())
-            busy = sum(r[2] for r in stage.runs.values()) / workers
+            busy = stage.epoch_seconds / workers
             row += f" {first - stage.start:6.1f} {busy:7.1f} {stage.wall - busy:6.1f}"
         rows.append(row)
     trains = [s for s in stages if s.runs]
     if trains:
         wall = sum(s.wall for s in trains)
-        busy = sum(sum(r[2] for r in s.runs.values()) for s in trains) / workers
+        busy = sum(s.epoch_seconds for s in trains) / workers
         rows.append(f"  {'train stages':32s} {wall:7.1f} {'':6s} {busy:7.1f} {wall - busy:6.1f}")
     return "\n".join(rows)
 
